@@ -1,0 +1,176 @@
+"""The base stream for Zendesk's incremental export: URL, auth, pacing, errors and retries."""
+
+from __future__ import annotations
+
+import logging
+import random
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+
+import backoff
+import requests
+from singer_sdk.authenticators import BasicAuthenticator, BearerTokenAuthenticator
+from singer_sdk.exceptions import RetriableAPIError
+from singer_sdk.streams import RESTStream
+from typing_extensions import override
+
+from tap_zendesk_incremental import responses
+from tap_zendesk_incremental.ratelimit import MAX_RESET_WAIT, Pacer, retry_after
+
+if TYPE_CHECKING:
+    from collections.abc import Generator
+
+    from backoff.types import Details
+    from requests.auth import AuthBase
+    from singer_sdk.helpers.types import Context
+
+# What a retry can cure: the SDK's own list of transient failures.
+TRANSIENT_ERRORS = (
+    ConnectionResetError,
+    RetriableAPIError,
+    requests.exceptions.Timeout,
+    requests.exceptions.ConnectionError,
+    requests.exceptions.ChunkedEncodingError,
+    requests.exceptions.ContentDecodingError,
+)
+MAX_BACKOFF_SECONDS = 60.0
+
+
+class PacedSession(requests.Session):
+    """A session that holds every request, retries included, until the budget allows it."""
+
+    def __init__(self, pacer: Pacer) -> None:
+        super().__init__()
+        self.pacer = pacer
+
+    @override
+    def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:
+        self.pacer.before_request()
+        response = super().send(request, **kwargs)
+        self.pacer.after_response(response.headers)
+        return response
+
+
+class ZendeskStream(RESTStream[Any]):
+    """A stream read from `{base}/api/v2/incremental/...`."""
+
+    # The first backoff wait, in seconds; doubled on each retry up to MAX_BACKOFF_SECONDS.
+    retry_base_seconds: float = 1.0
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.pacer = Pacer(self.config["max_requests_per_minute"])
+        self.retries = 0
+        self.rate_limited = 0
+
+    @property
+    @override
+    def url_base(self) -> str:
+        if api_url := self.config.get("api_url"):
+            return api_url.rstrip("/")
+        return f"https://{self.config['subdomain']}.zendesk.com"
+
+    @cached_property
+    @override
+    def authenticator(self) -> AuthBase:
+        if token := self.config.get("access_token"):
+            return BearerTokenAuthenticator(token=token)
+        return BasicAuthenticator(
+            username=f"{self.config['email']}/token",
+            password=self.config["api_token"],
+        )
+
+    @property
+    @override
+    def http_headers(self) -> dict[str, str]:
+        return {"Accept": "application/json"}
+
+    @cached_property
+    @override
+    def requests_session(self) -> requests.Session:
+        return PacedSession(self.pacer)
+
+    @property
+    @override
+    def timeout(self) -> int:
+        return self.config["request_timeout"]
+
+    @override
+    def validate_response(self, response: requests.Response) -> None:
+        if responses.is_too_recent(response):
+            return
+        responses.raise_for_status(response)
+
+    @override
+    def response_error_message(self, response: requests.Response) -> str:
+        # The SDK's default copies bodies and header names into messages; ours never does.
+        try:
+            responses.raise_for_status(response)
+        except Exception as error:  # noqa: BLE001 - the message is all we want
+            return str(error)
+        return f"Zendesk answered {response.status_code}"
+
+    # Retries: the SDK's backoff decorator, bounded by time instead of a count of tries.
+
+    @override
+    def request_decorator(self, func: Any) -> Any:
+        return backoff.on_exception(
+            self.backoff_wait_generator,
+            TRANSIENT_ERRORS,
+            max_tries=None,
+            max_time=self.config["max_retry_seconds"],
+            on_backoff=self.backoff_handler,
+            jitter=None,  # applied in backoff_wait_generator, never to a Retry-After
+            logger=None,  # backoff_handler logs each retry in one line
+        )(func)
+
+    @override
+    def backoff_wait_generator(self) -> Generator[float, Any, None]:
+        attempt = 0
+        error = yield  # type: ignore[misc]
+        while True:
+            attempt += 1
+            error = yield self.retry_wait(error, attempt)
+
+    def retry_wait(self, error: BaseException, attempt: int) -> float:
+        """Retry-After exactly; a 429 without it waits for the window; else backoff + jitter."""
+        response = getattr(error, "response", None)
+        if response is not None and response.status_code in (429, 503):
+            if (seconds := retry_after(response.headers)) is not None:
+                return seconds
+            if response.status_code == 429:
+                return self.pacer.delay() or MAX_RESET_WAIT
+        ceiling = min(self.retry_base_seconds * 2 ** (attempt - 1), MAX_BACKOFF_SECONDS)
+        return random.uniform(ceiling / 2, ceiling)  # noqa: S311 - jitter, not security
+
+    @override
+    def backoff_handler(self, details: Details) -> None:
+        self.retries += 1
+        error = details.get("exception")
+        response = getattr(error, "response", None)
+        if response is not None and response.status_code == 429:
+            self.rate_limited += 1
+        self.log(
+            "Retrying in %.1f s (try %d failed): %s",
+            details.get("wait", 0.0),
+            details.get("tries", 0),
+            describe_error(error),
+            level=logging.WARNING,
+        )
+
+    @override
+    def get_url_params(self, context: Context | None, next_page_token: Any) -> dict[str, Any]:
+        return {}
+
+
+def describe_error(error: BaseException | None) -> str:
+    """One line for a transient failure, without URLs' noise or any header."""
+    if isinstance(error, RetriableAPIError):
+        return str(error)
+    if isinstance(error, requests.exceptions.Timeout):
+        return "no answer from Zendesk within `request_timeout`"
+    if isinstance(error, (requests.exceptions.ConnectionError, ConnectionResetError)):
+        return "the connection to Zendesk failed or was reset"
+    if isinstance(error, requests.exceptions.RequestException):
+        return f"the response from Zendesk was cut short ({type(error).__name__})"
+    return repr(error)

@@ -1,0 +1,141 @@
+"""Pacing requests against Zendesk's incremental-export budget.
+
+`RateLimit.from_headers` is pure header parsing (gidgethub's `RateLimit.from_http` is the model);
+`Pacer` decides how long to wait before the next request from what the last responses said, or,
+where no response carries a rate-limit header, from the `max_requests_per_minute` setting.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections import deque
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping
+
+WINDOW_SECONDS = 60.0  # Zendesk's incremental budget is per minute.
+MAX_RESET_WAIT = 60.0  # A window never lasts longer; bounds a bogus `resets`.
+
+
+@dataclass(frozen=True)
+class RateLimit:
+    """The tightest budget that one response's headers describe."""
+
+    remaining: int
+    resets: float  # seconds until the budget is replenished, as the server rounded it
+    total: int | None = None
+
+    @classmethod
+    def from_headers(cls, headers: Mapping[str, str]) -> RateLimit | None:
+        """Parse `Zendesk-RateLimit-*: total=N; remaining=N; resets=S` and `ratelimit-*`.
+
+        Returns the window with the fewest requests left, or None when no header says.
+        """
+        limits = [
+            limit
+            for name, value in headers.items()
+            if name.lower().startswith("zendesk-ratelimit-")
+            and (limit := _parse_fields(value)) is not None
+        ]
+        if (generic := _parse_generic(headers)) is not None:
+            limits.append(generic)
+        if not limits:
+            return None
+        return min(limits, key=lambda limit: (limit.remaining, -limit.resets))
+
+
+def _parse_fields(value: str) -> RateLimit | None:
+    fields = {}
+    for part in value.split(";"):
+        key, _, raw = part.partition("=")
+        fields[key.strip().lower()] = raw.strip()
+    try:
+        return RateLimit(
+            remaining=int(fields["remaining"]),
+            resets=float(fields.get("resets") or WINDOW_SECONDS),
+            total=int(fields["total"]) if fields.get("total") else None,
+        )
+    except (KeyError, ValueError):
+        return None
+
+
+def _parse_generic(headers: Mapping[str, str]) -> RateLimit | None:
+    lowered = {name.lower(): value for name, value in headers.items()}
+    try:
+        remaining = int(lowered["ratelimit-remaining"])
+        resets = float(lowered.get("ratelimit-reset") or WINDOW_SECONDS)
+    except (KeyError, ValueError):
+        return None
+    limit = lowered.get("ratelimit-limit", "")
+    return RateLimit(remaining, resets, int(limit) if limit.isdigit() else None)
+
+
+def retry_after(headers: Mapping[str, str]) -> float | None:
+    """Seconds from a `Retry-After: <seconds>` header, or None."""
+    value = headers.get("Retry-After")
+    try:
+        seconds = float(value) if value is not None else None
+    except ValueError:
+        return None
+    return None if seconds is None or math.isnan(seconds) else max(seconds, 0.0)
+
+
+class Pacer:
+    """Holds each request until the budget allows it, so a long export provokes no 429.
+
+    With headers: when a response says nothing remains, wait for the window to reset. The
+    server rounds `resets` up to whole seconds, so every response of the current window
+    narrows the moment of the reset to an interval; waiting for its upper end is both safe and
+    close to the ideal pace. Without headers: at most `max_per_minute` requests in any 60 s.
+    """
+
+    def __init__(
+        self,
+        max_per_minute: int,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.clock = clock
+        self.sleep = sleep
+        self.sent: deque[float] = deque(maxlen=max_per_minute)
+        self.limit: RateLimit | None = None
+        self.reset_at: float | None = None  # earliest moment known to be after the reset
+        self.waited = 0.0
+
+    def delay(self) -> float:
+        """Seconds to hold the next request."""
+        now = self.clock()
+        if self.limit is not None:
+            if self.limit.remaining > 0 or self.reset_at is None:
+                return 0.0
+            return max(0.0, self.reset_at - now)
+        if len(self.sent) == self.sent.maxlen:
+            return max(0.0, self.sent[0] + WINDOW_SECONDS - now)
+        return 0.0
+
+    def before_request(self) -> None:
+        """Wait for the budget, then count the request."""
+        if (seconds := self.delay()) > 0:
+            self.waited += seconds
+            self.sleep(seconds)
+        self.sent.append(self.clock())
+
+    def after_response(self, headers: Mapping[str, str]) -> None:
+        """Learn the budget from a response's headers."""
+        limit = RateLimit.from_headers(headers)
+        if limit is None:
+            return
+        now = self.clock()
+        upper = now + min(limit.resets, MAX_RESET_WAIT)
+        new_window = (
+            self.limit is None
+            or limit.remaining > self.limit.remaining
+            or self.reset_at is None
+            or now >= self.reset_at
+        )
+        # Within one window every response bounds the same reset moment from above.
+        self.reset_at = upper if new_window else min(self.reset_at, upper)
+        self.limit = limit

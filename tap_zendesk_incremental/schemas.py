@@ -1,0 +1,84 @@
+"""JSON schemas of the streams, from Zendesk's ticket object (see README: new fields)."""
+
+from __future__ import annotations
+
+from singer_sdk import typing as th
+
+# A custom field's value: text, number, checkbox, multi-select (array) or empty.
+FIELD_VALUE = th.CustomType(
+    {
+        "type": ["null", "string", "number", "boolean", "array"],
+        "items": {"type": ["null", "string", "number", "boolean"]},
+    }
+)
+CUSTOM_FIELDS = th.ArrayType(
+    th.ObjectType(
+        th.Property("id", th.IntegerType),
+        th.Property("value", FIELD_VALUE),
+    )
+)
+# `via.source.from` / `to` differ per channel (email, web, api, ...): kept as open objects.
+OPEN_OBJECT = th.CustomType({"type": ["null", "object"], "additionalProperties": True})
+VIA = th.ObjectType(
+    th.Property("channel", th.CustomType({"type": ["null", "string", "integer"]})),
+    th.Property(
+        "source",
+        th.ObjectType(
+            th.Property("from", OPEN_OBJECT),
+            th.Property("to", OPEN_OBJECT),
+            th.Property("rel", th.StringType),
+        ),
+    ),
+)
+SATISFACTION_RATING = th.ObjectType(
+    th.Property("id", th.IntegerType),
+    th.Property("score", th.StringType),
+    th.Property("comment", th.StringType),
+    th.Property("reason", th.StringType),
+    th.Property("reason_id", th.IntegerType),
+)
+INTEGER_LIST = th.ArrayType(th.IntegerType)
+
+
+def _props(type_: th.JSONTypeHelper, *names: str) -> list[th.Property]:
+    return [th.Property(name, type_) for name in names]
+
+
+TICKET = th.PropertiesList(
+    th.Property("id", th.IntegerType, required=True, nullable=False),
+    th.Property(
+        "end_time",
+        th.IntegerType,
+        required=True,
+        nullable=False,
+        description="Export position after this ticket (Unix seconds): the STATE bookmark.",
+    ),
+    *_props(
+        th.StringType,
+        "url", "external_id", "type", "subject", "raw_subject", "description", "priority",
+        "status", "recipient", "encoded_id",
+    ),
+    *_props(
+        th.IntegerType,
+        "custom_status_id", "requester_id", "submitter_id", "assignee_id", "organization_id",
+        "group_id", "forum_topic_id", "problem_id", "ticket_form_id", "brand_id",
+        "generated_timestamp",
+    ),
+    *_props(
+        INTEGER_LIST,
+        "collaborator_ids", "follower_ids", "email_cc_ids", "sharing_agreement_ids",
+        "followup_ids",
+    ),
+    th.Property("tags", th.ArrayType(th.StringType)),
+    *_props(
+        th.BooleanType,
+        "has_incidents", "is_public", "allow_channelback", "allow_attachments",
+        "from_messaging_channel",
+    ),
+    *_props(th.DateTimeType, "created_at", "updated_at", "due_at"),
+    *_props(CUSTOM_FIELDS, "custom_fields", "fields"),
+    th.Property("satisfaction_rating", SATISFACTION_RATING),
+    th.Property("satisfaction_probability", th.NumberType),
+    th.Property("via", VIA),
+    th.Property("metric_set", OPEN_OBJECT),  # only with include=metric_sets
+).to_dict()

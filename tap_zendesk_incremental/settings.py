@@ -1,0 +1,208 @@
+"""The tap's settings: their schema, and the checks that turn a bad value into one clear line."""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from datetime import datetime, timezone
+from typing import Any
+from urllib.parse import urlsplit
+
+from singer_sdk import typing as th
+
+SUBDOMAIN = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?$")
+
+CONFIG_SCHEMA = th.PropertiesList(
+    th.Property(
+        "subdomain",
+        th.StringType,
+        title="Subdomain",
+        description="Your Zendesk subdomain: `acme` for acme.zendesk.com. Letters, digits and "
+        "hyphens only. Required unless `api_url` is set.",
+        examples=["acme"],
+    ),
+    th.Property(
+        "email",
+        th.StringType,
+        title="Email",
+        description="The admin's email address, for API-token auth (with `api_token`).",
+        examples=["admin@acme.com"],
+    ),
+    th.Property(
+        "api_token",
+        th.StringType,
+        secret=True,
+        title="API token",
+        description="A Zendesk API token (Admin Center > Apps and integrations > Zendesk API). "
+        "Sent as HTTP Basic `{email}/token:{api_token}`. Use this or `access_token`.",
+    ),
+    th.Property(
+        "access_token",
+        th.StringType,
+        secret=True,
+        title="OAuth access token",
+        description="An OAuth access token, sent as `Bearer`. Use this or `email` + `api_token`.",
+    ),
+    th.Property(
+        "start_date",
+        th.StringType,
+        required=True,
+        title="Start date",
+        description="Where the first run starts exporting (later runs start at the bookmark): "
+        "an ISO 8601 date or UTC date-time.",
+        examples=["2024-01-01", "2024-01-01T00:00:00Z"],
+    ),
+    th.Property(
+        "api_url",
+        th.StringType,
+        title="API URL",
+        description="Optional base URL replacing `https://{subdomain}.zendesk.com` (a proxy, "
+        "the local sandbox, tests). https only, except for loopback hosts.",
+        examples=["https://zendesk-proxy.internal.example.com", "http://127.0.0.1:8675"],
+    ),
+    th.Property(
+        "exclude_deleted",
+        th.BooleanType,
+        default=False,
+        title="Exclude deleted tickets",
+        description="Send `exclude_deleted=true`: deleted tickets are left out of the export "
+        "instead of arriving with status `deleted`.",
+    ),
+    th.Property(
+        "per_page",
+        th.IntegerType,
+        default=1000,
+        title="Tickets per page",
+        description="Tickets per export page, 1 to 1000. Each page is one request of the "
+        "incremental-export budget, so keep the maximum.",
+    ),
+    th.Property(
+        "max_requests_per_minute",
+        th.IntegerType,
+        default=10,
+        title="Max requests per minute",
+        description="The incremental-export budget to pace to when Zendesk's responses carry no "
+        "rate-limit header: 10, or 30 with the High Volume API add-on.",
+    ),
+    th.Property(
+        "max_retry_seconds",
+        th.NumberType,
+        default=300,
+        title="Max retry seconds",
+        description="Total seconds spent retrying one request (5xx, 429, resets, timeouts, "
+        "non-JSON bodies) before the run stops with an error; the next run resumes.",
+    ),
+    th.Property(
+        "request_timeout",
+        th.NumberType,
+        default=120,
+        title="Request timeout",
+        description="Seconds to wait for Zendesk to answer one request before retrying it.",
+    ),
+).to_dict()
+
+
+def config_problems(config: dict[str, Any]) -> list[str]:
+    """Each problem in the config as one line that names the setting and the fix."""
+    checks = (_location, _auth, _start_date, _ranges)
+    return [problem for check in checks if (problem := check(config))]
+
+
+def _location(config: dict[str, Any]) -> str | None:
+    api_url, subdomain = config.get("api_url"), config.get("subdomain")
+    if api_url:
+        return _api_url_problem(str(api_url))
+    if not subdomain:
+        return "`subdomain` is missing: set it to `acme` for acme.zendesk.com (or set `api_url`)"
+    if not SUBDOMAIN.match(str(subdomain)):
+        return (
+            f"`subdomain` {str(subdomain)[:60]!r} is not a Zendesk subdomain: use only the first "
+            "label, letters, digits and hyphens (`acme`, not `acme.zendesk.com` or a URL)"
+        )
+    return None
+
+
+def _api_url_problem(api_url: str) -> str | None:
+    url = urlsplit(api_url)
+    if url.scheme not in {"http", "https"} or not url.hostname:
+        return f"`api_url` {api_url[:80]!r} is not a URL: use e.g. https://zendesk-proxy.example.com"
+    if url.username or url.password:
+        return "`api_url` must not carry credentials: remove `user:password@`, use the auth settings"
+    if url.query or url.fragment:
+        return "`api_url` must be a base URL without `?query` or `#fragment`"
+    if url.scheme == "http" and not _is_loopback(url.hostname):
+        return (
+            f"`api_url` uses http to {url.hostname}, which would send credentials in clear text: "
+            "use https (http is allowed only for 127.0.0.1, ::1 and localhost)"
+        )
+    return None
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _auth(config: dict[str, Any]) -> str | None:
+    token_auth = bool(config.get("email") or config.get("api_token"))
+    oauth = bool(config.get("access_token"))
+    if token_auth and oauth:
+        return (
+            "both `api_token`/`email` and `access_token` are set: keep exactly one way to "
+            "authenticate (API token, or OAuth access token)"
+        )
+    if oauth:
+        return None
+    if not token_auth:
+        return (
+            "no credentials: set `email` and `api_token` (API token auth) or `access_token` "
+            "(OAuth)"
+        )
+    if not config.get("email"):
+        return "`email` is missing: API-token auth needs the admin's email with `api_token`"
+    if not config.get("api_token"):
+        return "`api_token` is missing: API-token auth needs it with `email` (or set `access_token`)"
+    return None
+
+
+def _start_date(config: dict[str, Any]) -> str | None:
+    value = config.get("start_date")
+    if value is None or value == "":
+        return "`start_date` is missing: set where the first run starts, e.g. 2024-01-01"
+    try:
+        parse_start_date(str(value))
+    except ValueError:
+        return (
+            f"`start_date` {str(value)[:40]!r} is not an ISO 8601 date: use 2024-01-01 or "
+            "2024-01-01T00:00:00Z"
+        )
+    return None
+
+
+def parse_start_date(value: str) -> datetime:
+    """`2024-01-01` or `2024-01-01T00:00:00Z` (UTC unless an offset is given)."""
+    parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00").replace("z", "+00:00"))
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+
+
+def _ranges(config: dict[str, Any]) -> str | None:
+    for name, low, high, unit in (
+        ("per_page", 1, 1000, "tickets"),
+        ("max_requests_per_minute", 1, 10_000, "requests"),
+        ("max_retry_seconds", 0, 86_400, "seconds"),
+        ("request_timeout", 1, 3_600, "seconds"),
+    ):
+        value = config.get(name)
+        if value is None:
+            continue
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not (
+            low <= value <= high
+        ):
+            return f"`{name}` is {value!r}: use a number of {unit} from {low} to {high}"
+        if name in {"per_page", "max_requests_per_minute"} and not float(value).is_integer():
+            return f"`{name}` is {value!r}: use a whole number from {low} to {high}"
+    return None

@@ -1,0 +1,58 @@
+"""The Zendesk incremental-export tap: settings, streams, and one-line errors."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import requests
+from singer_sdk import Tap
+from singer_sdk.exceptions import ConfigValidationError, FatalAPIError, RetriableAPIError
+from typing_extensions import override
+
+from tap_zendesk_incremental.client import describe_error
+from tap_zendesk_incremental.settings import CONFIG_SCHEMA, config_problems
+from tap_zendesk_incremental.streams import TicketsStream
+
+RESUME_HINT = "the next run resumes from the last STATE"
+
+
+class TapZendeskIncremental(Tap):
+    """Zendesk Support tickets through the time-based Incremental Ticket Export."""
+
+    name = "tap-zendesk-incremental"
+    config_jsonschema = CONFIG_SCHEMA
+
+    @override
+    def discover_streams(self) -> list[TicketsStream]:
+        return [TicketsStream(self)]
+
+    @override
+    def _validate_config(self, *, raise_errors: bool = True) -> list[str]:
+        # Friendlier than JSON-Schema messages: each names the setting and the fix.
+        problems = config_problems(self._config)
+        if problems and raise_errors:
+            raise ConfigValidationError(problems[0], errors=problems)
+        return problems or super()._validate_config(raise_errors=raise_errors)
+
+    @override
+    @classmethod
+    def invoke(cls, *args: Any, **kwargs: Any) -> None:  # type: ignore[override]
+        """Run the tap; an error the user can fix ends it with one line and exit code 1."""
+        try:
+            super().invoke(*args, **kwargs)
+        except ConfigValidationError as error:
+            cls._fail(f"Invalid configuration: {error.errors[0] if error.errors else error}")
+        except FatalAPIError as error:
+            cls._fail(str(error))
+        except (RetriableAPIError, requests.exceptions.RequestException) as error:
+            cls._fail(f"Gave up after retrying: {describe_error(error)}; {RESUME_HINT}")
+
+    @classmethod
+    def _fail(cls, message: str) -> None:
+        cls.logger.error("%s", message)
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    TapZendeskIncremental.cli()
