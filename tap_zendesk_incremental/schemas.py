@@ -40,8 +40,9 @@ SATISFACTION_RATING = th.ObjectType(
 INTEGER_LIST = th.ArrayType(th.IntegerType)
 
 
-def _props(type_: th.JSONTypeHelper, *names: str) -> list[th.Property]:
-    return [th.Property(name, type_) for name in names]
+def _props(type_: th.JSONTypeHelper, names: str) -> list[th.Property]:
+    """Nullable properties of one type, named in a space-separated list."""
+    return [th.Property(name, type_) for name in names.split()]
 
 
 TICKET = th.PropertiesList(
@@ -55,28 +56,29 @@ TICKET = th.PropertiesList(
     ),
     *_props(
         th.StringType,
-        "url", "external_id", "type", "subject", "raw_subject", "description", "priority",
-        "status", "recipient", "encoded_id",
+        (
+            "url external_id type subject raw_subject description priority status recipient "
+            "encoded_id"
+        ),
     ),
     *_props(
         th.IntegerType,
-        "custom_status_id", "requester_id", "submitter_id", "assignee_id", "organization_id",
-        "group_id", "forum_topic_id", "problem_id", "ticket_form_id", "brand_id",
-        "generated_timestamp",
+        (
+            "custom_status_id requester_id submitter_id assignee_id organization_id group_id "
+            "forum_topic_id problem_id ticket_form_id brand_id generated_timestamp"
+        ),
     ),
     *_props(
         INTEGER_LIST,
-        "collaborator_ids", "follower_ids", "email_cc_ids", "sharing_agreement_ids",
-        "followup_ids",
+        "collaborator_ids follower_ids email_cc_ids sharing_agreement_ids followup_ids",
     ),
     th.Property("tags", th.ArrayType(th.StringType)),
     *_props(
         th.BooleanType,
-        "has_incidents", "is_public", "allow_channelback", "allow_attachments",
-        "from_messaging_channel",
+        "has_incidents is_public allow_channelback allow_attachments from_messaging_channel",
     ),
-    *_props(th.DateTimeType, "created_at", "updated_at", "due_at"),
-    *_props(CUSTOM_FIELDS, "custom_fields", "fields"),
+    *_props(th.DateTimeType, "created_at updated_at due_at"),
+    *_props(CUSTOM_FIELDS, "custom_fields fields"),
     th.Property("satisfaction_rating", SATISFACTION_RATING),
     th.Property("satisfaction_probability", th.NumberType),
     th.Property("via", VIA),

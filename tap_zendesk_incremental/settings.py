@@ -125,9 +125,11 @@ def _location(config: dict[str, Any]) -> str | None:
 def _api_url_problem(api_url: str) -> str | None:
     url = urlsplit(api_url)
     if url.scheme not in {"http", "https"} or not url.hostname:
-        return f"`api_url` {api_url[:80]!r} is not a URL: use e.g. https://zendesk-proxy.example.com"
+        return (
+            f"`api_url` {api_url[:80]!r} is not a URL: use e.g. https://zendesk-proxy.example.com"
+        )
     if url.username or url.password:
-        return "`api_url` must not carry credentials: remove `user:password@`, use the auth settings"
+        return "`api_url` must not carry credentials: drop `user:password@`, use auth settings"
     if url.query or url.fragment:
         return "`api_url` must be a base URL without `?query` or `#fragment`"
     if url.scheme == "http" and not _is_loopback(url.hostname):
@@ -159,13 +161,12 @@ def _auth(config: dict[str, Any]) -> str | None:
         return None
     if not token_auth:
         return (
-            "no credentials: set `email` and `api_token` (API token auth) or `access_token` "
-            "(OAuth)"
+            "no credentials: set `email` and `api_token` (API token auth) or `access_token` (OAuth)"
         )
     if not config.get("email"):
         return "`email` is missing: API-token auth needs the admin's email with `api_token`"
     if not config.get("api_token"):
-        return "`api_token` is missing: API-token auth needs it with `email` (or set `access_token`)"
+        return "`api_token` is missing: API-token auth needs `email` too (or use `access_token`)"
     return None
 
 
@@ -199,8 +200,10 @@ def _ranges(config: dict[str, Any]) -> str | None:
         value = config.get(name)
         if value is None:
             continue
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not (
-            low <= value <= high
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, (int, float))
+            or not (low <= value <= high)
         ):
             return f"`{name}` is {value!r}: use a number of {unit} from {low} to {high}"
         if name in {"per_page", "max_requests_per_minute"} and not float(value).is_integer():
