@@ -1,0 +1,117 @@
+"""Rate-limit headers and pacing: pure logic, no HTTP."""
+
+from __future__ import annotations
+
+import pytest
+
+from tap_zendesk_incremental.ratelimit import Pacer, RateLimit, retry_after
+
+
+@pytest.mark.parametrize(
+    ("headers", "expected"),
+    [
+        (
+            {"Zendesk-RateLimit-incremental-exports": "total=10; remaining=7; resets=43"},
+            RateLimit(remaining=7, resets=43.0, total=10),
+        ),
+        (
+            {"zendesk-ratelimit-incremental-exports": "total=30;remaining=0;resets=1.5"},
+            RateLimit(remaining=0, resets=1.5, total=30),
+        ),
+        (
+            {"ratelimit-limit": "700", "ratelimit-remaining": "698", "ratelimit-reset": "12"},
+            RateLimit(remaining=698, resets=12.0, total=700),
+        ),
+        (  # the tightest window wins
+            {
+                "ratelimit-limit": "700",
+                "ratelimit-remaining": "698",
+                "ratelimit-reset": "12",
+                "Zendesk-RateLimit-incremental-exports": "total=10; remaining=2; resets=40",
+            },
+            RateLimit(remaining=2, resets=40.0, total=10),
+        ),
+        ({"Zendesk-RateLimit-incremental-exports": "garbage"}, None),
+        ({"X-Rate-Limit-Remaining": "3"}, None),  # account-wide, no reset: not a pace
+        ({}, None),
+    ],
+)
+def test_rate_limit_is_parsed_from_headers(headers, expected):
+    assert RateLimit.from_headers(headers) == expected
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"), [("93", 93.0), ("0.5", 0.5), ("-3", 0.0), ("soon", None), (None, None)]
+)
+def test_retry_after_reads_seconds(value, expected):
+    headers = {} if value is None else {"Retry-After": value}
+    assert retry_after(headers) == expected
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+        self.slept: list[float] = []
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.now += seconds
+
+
+def zendesk(remaining: int, resets: float) -> dict[str, str]:
+    return {
+        "Zendesk-RateLimit-incremental-exports": f"total=3; remaining={remaining}; resets={resets}"
+    }
+
+
+def test_pacer_sends_at_once_while_budget_remains():
+    clock = FakeClock()
+    pacer = Pacer(10, clock=clock, sleep=clock.sleep)
+    pacer.before_request()
+    pacer.after_response(zendesk(2, 10))
+    pacer.before_request()
+    assert clock.slept == []
+
+
+def test_pacer_waits_for_the_reset_when_nothing_remains():
+    clock = FakeClock()
+    pacer = Pacer(10, clock=clock, sleep=clock.sleep)
+    pacer.before_request()
+    pacer.after_response(zendesk(0, 7))
+    clock.now += 2
+    pacer.before_request()
+    assert clock.slept == [pytest.approx(5.0)]
+
+
+def test_pacer_narrows_rounded_resets_within_a_window():
+    clock = FakeClock()
+    pacer = Pacer(10, clock=clock, sleep=clock.sleep)
+    pacer.after_response(zendesk(2, 2))  # reset in (1000, 1002]
+    clock.now += 0.6
+    pacer.after_response(zendesk(1, 2))  # (1000.6, 1002.6]
+    clock.now += 0.7
+    pacer.after_response(zendesk(0, 1))  # (1001.3, 1002.3]: upper bound is the tighter one
+    pacer.before_request()
+    assert clock.now == pytest.approx(1002.0)
+
+
+def test_pacer_caps_requests_per_minute_without_headers():
+    clock = FakeClock()
+    pacer = Pacer(3, clock=clock, sleep=clock.sleep)
+    for _ in range(3):
+        pacer.before_request()
+        clock.now += 1
+    pacer.before_request()
+    assert clock.slept == [pytest.approx(57.0)]
+
+
+def test_pacer_trusts_headers_over_the_setting():
+    clock = FakeClock()
+    pacer = Pacer(1, clock=clock, sleep=clock.sleep)
+    for _ in range(5):
+        pacer.before_request()
+        pacer.after_response(zendesk(20, 60))
+    assert clock.slept == []

@@ -1,0 +1,148 @@
+"""What each response means: status and body -> page, 'caught up', retry or a clear error."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import requests
+from singer_sdk.exceptions import FatalAPIError, RetriableAPIError
+
+from tap_zendesk_incremental import responses
+
+URL = "https://acme.zendesk.com/api/v2/incremental/tickets?start_time=1700000000"
+
+
+def response(status: int, body: object = b"", content_type: str = "application/json", **headers):
+    made = requests.Response()
+    made.status_code = status
+    made.reason = {
+        200: "OK",
+        400: "Bad Request",
+        401: "Unauthorized",
+        403: "Forbidden",
+        404: "Not Found",
+        422: "Unprocessable Entity",
+        429: "Too Many Requests",
+        502: "Bad Gateway",
+        503: "Service Unavailable",
+    }.get(status, "Status")
+    made._content = body if isinstance(body, bytes) else json.dumps(body).encode()
+    made.headers.update({"Content-Type": content_type, **headers})
+    made.url = URL
+    return made
+
+
+PAGE = {"tickets": [{"id": 1, "generated_timestamp": 5}], "end_time": 5, "end_of_stream": True}
+HTML = b"<html><body><h1>502 Bad Gateway</h1></body></html>"
+
+
+def test_a_json_page_is_decoded():
+    assert responses.decode_page(response(200, PAGE)) == PAGE
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type", "words"),
+    [
+        (HTML, "text/html", "HTML page"),
+        (b'{"tickets": [{"id": 1', "application/json", "not a JSON export page"),
+        (b"", "application/json", "empty body"),
+        (b'{"users": []}', "application/json", "not a JSON export page"),
+    ],
+)
+def test_a_200_that_is_not_an_export_page_is_retried(body, content_type, words):
+    with pytest.raises(RetriableAPIError, match=words):
+        responses.decode_page(response(200, body, content_type))
+
+
+@pytest.mark.parametrize(
+    ("status", "body"),
+    [
+        (
+            422,
+            {
+                "error": "InvalidValue",
+                "description": "Too recent start_time. Use a start_time older than 1 minute",
+            },
+        ),
+        (400, {"error": "StartTimeTooRecent", "description": "start_time is too recent"}),
+    ],
+)
+def test_too_recent_start_time_means_caught_up(status, body):
+    assert responses.is_too_recent(response(status, body))
+
+
+def test_other_400_is_not_caught_up():
+    assert not responses.is_too_recent(
+        response(400, {"error": "InvalidValue", "description": "Invalid start_time"})
+    )
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "content_type", "words"),
+    [
+        (
+            401,
+            {"error": "Couldn't authenticate you"},
+            "application/json",
+            ["401", "Couldn't authenticate you", "`api_token`"],
+        ),
+        (
+            403,
+            {"error": "Forbidden", "description": "You do not have access to this page."},
+            "application/json",
+            ["403", "admin"],
+        ),
+        (
+            404,
+            b"There is no help desk configured at this address.",
+            "text/plain",
+            ["404", "no help desk", "`subdomain`"],
+        ),
+        (
+            404,
+            {"error": "InvalidEndpoint", "description": "Not found"},
+            "application/json",
+            ["404", "`api_url`"],
+        ),
+        (
+            400,
+            {"error": "InvalidValue", "description": "Invalid start_time", "details": {}},
+            "application/json",
+            ["400", "InvalidValue: Invalid start_time"],
+        ),
+    ],
+)
+def test_client_errors_are_fatal_with_zendesks_words_and_a_fix(status, body, content_type, words):
+    with pytest.raises(FatalAPIError) as caught:
+        responses.raise_for_status(
+            response(status, body, content_type, **{"X-Zendesk-Request-Id": "abc123"})
+        )
+    message = str(caught.value)
+    assert "\n" not in message
+    assert "request id abc123" in message
+    assert "start_time=" not in message  # the path, never the query
+    for word in words:
+        assert word in message
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "content_type", "words"),
+    [
+        (429, {"error": "APIRateLimitExceeded"}, "application/json", ["429"]),
+        (503, b"", "text/plain", ["503"]),
+        (502, HTML, "text/html", ["502", "HTML page", "proxy"]),
+    ],
+)
+def test_rate_limits_and_server_errors_are_retriable(status, body, content_type, words):
+    with pytest.raises(RetriableAPIError) as caught:
+        responses.raise_for_status(response(status, body, content_type))
+    for word in words:
+        assert word in str(caught.value)
+
+
+def test_long_bodies_are_clipped_to_one_short_line():
+    body = ("x" * 5000 + "\n" + "y" * 5000).encode()
+    with pytest.raises(FatalAPIError) as caught:
+        responses.raise_for_status(response(418, body, "text/plain"))
+    assert len(str(caught.value)) < 400
