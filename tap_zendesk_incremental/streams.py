@@ -11,6 +11,7 @@ from typing_extensions import override
 from tap_zendesk_incremental import responses
 from tap_zendesk_incremental.client import ZendeskStream
 from tap_zendesk_incremental.pagination import ExportPaginator, ExportPosition
+from tap_zendesk_incremental.progress import Progress
 from tap_zendesk_incremental.schemas import TICKET
 from tap_zendesk_incremental.settings import parse_start_date
 
@@ -25,27 +26,38 @@ _BY_SECOND = itemgetter("generated_timestamp")
 
 
 class SecondLedger:
-    """The ids already written for the newest second, the one Zendesk sends again.
+    """The ticket ids already written for the newest second, the one Zendesk sends again.
 
     A time-based page starts at the previous page's `end_time`, inclusive, so the tickets of
-    that boundary second come twice. Only that second's ids are remembered: memory stays bounded.
+    that boundary second come twice; so does the bookmark's second at the start of the next run.
+    Only that second's ids are kept, so memory stays bounded. They are mirrored into the stream
+    STATE under `written_ids` (replaced whole, so a STATE written at any moment, even from a
+    signal handler, never names a ticket that was not written) for the next run to skip.
     """
 
-    def __init__(self, second: int = -1, ids: Iterable[int] = ()) -> None:
-        self.second = second
-        self.ids = set(ids)
+    KEY = "written_ids"
+
+    def __init__(self, state: dict[str, Any]) -> None:
+        self.state = state
+        written = state.get(self.KEY) or {}
+        bookmark = state.get("replication_key_value")
+        valid = isinstance(bookmark, int) and written.get("generated_timestamp") == bookmark
+        self.second: int = bookmark if valid else -1
+        self.ids: set[int] = set(written.get("ids", ())) if valid else set()
 
     def seen(self, ticket: dict[str, Any]) -> bool:
         """True for a ticket version (id, generated_timestamp) already written."""
         return ticket["generated_timestamp"] == self.second and ticket["id"] in self.ids
 
     def add(self, ticket: dict[str, Any]) -> None:
-        """Remember a written ticket version."""
-        second = ticket["generated_timestamp"]
+        """Remember a ticket version that has been written."""
+        second, ticket_id = ticket["generated_timestamp"], ticket["id"]
         if second > self.second:
-            self.second, self.ids = second, {ticket["id"]}
-        elif second == self.second:
-            self.ids.add(ticket["id"])
+            self.second, self.ids = second, {ticket_id}
+            self.state[self.KEY] = {"generated_timestamp": second, "ids": [ticket_id]}
+        elif second == self.second and ticket_id not in self.ids:
+            self.ids.add(ticket_id)
+            self.state[self.KEY]["ids"].append(ticket_id)
 
 
 class TicketsStream(ZendeskStream):
@@ -61,8 +73,9 @@ class TicketsStream(ZendeskStream):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.ledger = SecondLedger()
+        self.ledger = SecondLedger({})
         self.duplicates = 0
+        self.progress = Progress()
         self._page: tuple[requests.Response, dict[str, Any] | None] | None = None
         self._requested = ExportPosition(0)
 
@@ -76,7 +89,17 @@ class TicketsStream(ZendeskStream):
         return int(parse_start_date(str(value)).timestamp())
 
     @override
+    def get_records(self, context: Context | None) -> Iterable[dict[str, Any]]:
+        try:
+            yield from super().get_records(context)
+        finally:
+            # Also on an error: the STATE that covers every record written so far.
+            self.write_state()
+            self.log(self.progress.summary(self.duplicates, self.retries, self.rate_limited))
+
+    @override
     def get_new_paginator(self) -> ExportPaginator:
+        self.ledger = SecondLedger(self.get_context_state(self.context))
         return ExportPaginator(
             self.start_time(self.context), self.config["per_page"], self.read_page
         )
@@ -122,6 +145,7 @@ class TicketsStream(ZendeskStream):
         tickets: list[dict[str, Any]] = page["tickets"]
         tickets.sort(key=_BY_SECOND)  # sorted already; this makes sure, in linear time
         drained_second = self._requested.start_time if self._requested.drain else None
+        written = 0
         for ticket in tickets:
             if drained_second is not None and ticket["generated_timestamp"] != drained_second:
                 continue  # the cursor detour only reads its one second
@@ -132,13 +156,19 @@ class TicketsStream(ZendeskStream):
             yield ticket
             # Back here, the SDK has written the record and moved the bookmark to it.
             self.ledger.add(ticket)
-        self.after_page(page)
+            written += 1
+        self.after_page(page, written)
 
-    def after_page(self, page: dict[str, Any]) -> None:
-        """Move the bookmark to the page's `end_time` and write a STATE, after every page."""
+    def after_page(self, page: dict[str, Any], written: int) -> None:
+        """Move the bookmark to the page's `end_time`, write a STATE and log the progress."""
         end_time = page.get("end_time")
         if isinstance(end_time, int) and end_time >= self.ledger.second:
             self._increment_stream_state({"end_time": end_time}, context=self.context)
-        # The SDK writes STATE every 10,000 records; a crash must lose at most one page.
+        self.write_state()
+        position = max(self.ledger.second, self._requested.start_time)
+        self.log(self.progress.page_done(position, written, self.pacer.limit))
+
+    def write_state(self) -> None:
+        """Write STATE now: the SDK's every-10,000-records default could lose pages."""
         self.state_manager.is_flushed = False
         self._write_state_message()

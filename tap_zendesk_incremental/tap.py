@@ -7,7 +7,9 @@ from typing import Any
 
 import requests
 from singer_sdk import Tap
+from singer_sdk.contrib.msgspec import MsgSpecWriter
 from singer_sdk.exceptions import ConfigValidationError, FatalAPIError, RetriableAPIError
+from singer_sdk.singerlib import StateMessage
 from typing_extensions import override
 
 from tap_zendesk_incremental.client import describe_error
@@ -17,11 +19,26 @@ from tap_zendesk_incremental.streams import TicketsStream
 RESUME_HINT = "the next run resumes from the last STATE"
 
 
+class SingerOutput(MsgSpecWriter):
+    """The SDK's msgspec encoder, flushed with each STATE instead of after every record.
+
+    Whatever a crash loses from the buffer is records *and* the STATE after them, so the last
+    STATE a target saw never covers a record it did not get.
+    """
+
+    @override
+    def write_message(self, message: Any) -> None:
+        sys.stdout.buffer.write(self.format_message(message))
+        if isinstance(message, StateMessage):
+            sys.stdout.flush()
+
+
 class TapZendeskIncremental(Tap):
     """Zendesk Support tickets through the time-based Incremental Ticket Export."""
 
     name = "tap-zendesk-incremental"
     config_jsonschema = CONFIG_SCHEMA
+    message_writer_class = SingerOutput
 
     @override
     def discover_streams(self) -> list[TicketsStream]:
