@@ -1,0 +1,287 @@
+"""Synthetic Zendesk tickets: deterministic for a (count, seed) pair, cheap enough for 200k tickets.
+
+A new ticket is written straight to JSON text from pre-encoded fragments: building a dict and
+running `json.dumps` on it costs about five times more, and 200,000 tickets must take seconds.
+Changes to existing tickets (touch, delete) go through dicts, as they are few.
+"""
+
+# Synthetic data, not secrets: `random` is the right tool.
+# ruff: noqa: S311
+
+from __future__ import annotations
+
+import json
+import random
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+from tap_zendesk_incremental.sandbox import text
+from tap_zendesk_incremental.sandbox.directory import (
+    BRAND_IDS,
+    CUSTOM_STATUS_IDS,
+    FORM_IDS,
+    Directory,
+    iso,
+)
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator
+
+FIRST_GTS = 1_704_067_200  # 2024-01-01T00:00:00Z
+MEAN_GAP_SECONDS = 30
+BURST_SHARE = 0.01  # share of occupied seconds holding a burst (bulk update, migration)
+DELETED_SHARE = 0.02
+NULLED_SHARE = 0.01
+DAY = 86_400
+
+# One custom field id above 2**53: a consumer that goes through float64 cannot keep it.
+BIG_FIELD_ID = 2**53 + 3
+FIELD_IDS = (360_000_101, 360_000_102, 360_000_103, 360_000_104, 360_000_105, 360_000_106,
+             BIG_FIELD_ID, 360_000_108)
+STATUSES = ("new", "open", "open", "pending", "hold", "solved", "solved", "closed", "closed")
+TYPES = ('"question"', '"incident"', '"problem"', '"task"', "null")
+PRIORITIES = ("urgent", "high", "normal", "normal", "low", None)
+OTHER_CHANNELS = ('"web"', '"web"', '"api"', '"mobile"', "4", "29")  # integers: old accounts
+SETTINGS_POOL = 2048
+SUPPORT = '{"address":"support@example.zendesk.com","name":"Example Support"}'
+# Fields a ticket may carry as null even where Zendesk documents a value: consumers must cope.
+NULLABLE = ("url", "external_id", "type", "subject", "raw_subject", "description", "priority",
+            "recipient", "custom_status_id", "requester_id", "submitter_id", "assignee_id",
+            "organization_id", "group_id", "forum_topic_id", "problem_id", "ticket_form_id",
+            "brand_id", "collaborator_ids", "follower_ids", "email_cc_ids",
+            "sharing_agreement_ids", "followup_ids", "tags", "has_incidents", "is_public",
+            "allow_channelback", "allow_attachments", "from_messaging_channel", "created_at",
+            "updated_at", "due_at", "custom_fields", "fields", "satisfaction_rating", "via")
+USER_FIELDS = ("requester_id", "submitter_id", "assignee_id")
+USER_LIST_FIELDS = ("collaborator_ids", "follower_ids", "email_cc_ids")
+
+encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+
+
+class Built(NamedTuple):
+    """One ticket as JSON text plus what the server needs without decoding it."""
+
+    text: str
+    id: int
+    gts: int
+    deleted: bool
+    users: tuple[int, ...]
+    group_id: int | None
+    org_id: int | None
+
+
+def built_from_dict(ticket: dict[str, Any]) -> Built:
+    users = [ticket.get(name) for name in USER_FIELDS]
+    for name in USER_LIST_FIELDS:
+        users.extend(ticket.get(name) or ())
+    return Built(encode(ticket), ticket["id"], ticket["generated_timestamp"],
+                 ticket.get("status") == "deleted",
+                 tuple(dict.fromkeys(u for u in users if u is not None)),
+                 ticket.get("group_id"), ticket.get("organization_id"))
+
+
+def _ids(values: list[int]) -> str:
+    return "[" + ",".join(map(str, values)) + "]"
+
+
+def _opt(value: int | None) -> str:
+    return "null" if value is None else str(value)
+
+
+class TicketFactory:
+    """Builds tickets; one instance per data set so its random stream stays reproducible."""
+
+    def __init__(self, seed: int, base_url: str, directory: Directory) -> None:
+        self.rng = random.Random(seed)
+        self.base_json = json.dumps(base_url)[1:-1]
+        self.dir = directory
+        self.same_second_gts: int | None = None
+        self.pools = text.Pools()
+        # Fields that vary independently of the ticket's identity and history come from a
+        # pool of ready JSON fragments: a fraction of the cost of building them each time.
+        self.settings = [self._settings() for _ in range(SETTINGS_POOL)]
+
+    def generate(self, count: int, extra_same_second: int = 0) -> Iterator[Built]:
+        """Tickets 1..count+extra in generated_timestamp order (ids increase with it)."""
+        stamps = self.timeline(count, FIRST_GTS, extra_same_second)
+        for ticket_id, gts in enumerate(stamps, start=1):
+            yield self.make(ticket_id, gts)
+
+    def timeline(self, count: int, start: int, extra: int = 0) -> Iterator[int]:
+        """Yield `count + extra` non-decreasing generated_timestamps starting at `start`.
+
+        About 1% of occupied seconds are bursts of 20-300 tickets; the `extra` tickets all share
+        one second of their own (`same_second_gts`), placed mid-stream: the same-second trap.
+        """
+        rnd, expovariate = self.rng.random, self.rng.expovariate
+        gts, emitted, extra_at = start, 0, count // 2
+        while emitted < count or extra:
+            if extra and emitted >= extra_at:
+                self.same_second_gts = gts
+                yield from [gts] * extra
+                extra = 0
+            else:
+                size = min(20 + int(rnd() * 281) if rnd() < BURST_SHARE else 1, count - emitted)
+                yield from [gts] * size
+                emitted += size
+            gts += 1 + int(expovariate(1 / (MEAN_GAP_SECONDS - 1)))
+
+    def make(self, ticket_id: int, gts: int, *, fresh: bool = False) -> Built:
+        """One ticket whose latest change is at `gts`; `fresh` = just created, so no history."""
+        rnd = self.rng.random
+        pools, people = self.pools, self.dir
+        updated, created = (gts, gts) if fresh else self._times(rnd, gts)
+        if fresh:
+            status = "new"
+        else:
+            status = "deleted" if rnd() < DELETED_SHARE else STATUSES[int(rnd() * 9)]
+        kind = TYPES[int(rnd() * 5)]
+        subject = pools.subject_json(rnd)
+        requester = people.end_user(rnd)
+        submitter = requester if rnd() < 0.8 else people.agent(rnd)
+        assignee = None if status == "new" and rnd() < 0.5 else people.agent(rnd)
+        group = people.group_of(assignee) if assignee else people.group(rnd)
+        org = people.org_of(requester)
+        collaborators = people.some_end_users(rnd, 3) if rnd() < 0.15 else []
+        followers = [people.agent(rnd)] if rnd() < 0.1 else []
+        incident_of = int(rnd() * ticket_id) + 1 if kind == '"incident"' and rnd() < 0.5 else None
+        followup = [int(rnd() * ticket_id) + 1] if status == "closed" and rnd() < 0.05 else []
+        external = f'"ext-{ticket_id:08d}"' if rnd() < 0.3 else "null"
+        has_incidents = "true" if kind == '"problem"' and rnd() < 0.5 else "false"
+        due = f'"{iso(created + int(rnd() * 14 * DAY))}"' if kind == '"task"' else "null"
+        body = (
+            f'{{"url":"{self.base_json}/api/v2/tickets/{ticket_id}.json","id":{ticket_id},'
+            f'"external_id":{external},"via":{self._via(rnd, requester)},'
+            f'"created_at":"{iso(created)}","updated_at":"{iso(updated)}",'
+            f'"generated_timestamp":{gts},"type":{kind},"subject":{subject},'
+            f'"raw_subject":{subject},"description":{pools.description_json(rnd)},'
+            f'"status":"{status}","custom_status_id":{CUSTOM_STATUS_IDS[status][int(rnd() * 2)]},'
+            f'"requester_id":{requester},"submitter_id":{submitter},'
+            f'"assignee_id":{_opt(assignee)},"organization_id":{_opt(org)},"group_id":{group},'
+            f'"collaborator_ids":{_ids(collaborators)},"follower_ids":{_ids(followers)},'
+            f'"email_cc_ids":{_ids(collaborators[:1])},"problem_id":{_opt(incident_of)},'
+            f'"has_incidents":{has_incidents},"due_at":{due},"followup_ids":{_ids(followup)}'
+            f"{self.settings[int(rnd() * SETTINGS_POOL)]}{self._newer_fields(rnd, ticket_id)}}}"
+        )
+        if rnd() < NULLED_SHARE:
+            return built_from_dict(self._null_some(rnd, json.loads(body)))
+        users = (requester, submitter, assignee, *collaborators, *followers)
+        return Built(body, ticket_id, gts, status == "deleted",
+                     tuple(dict.fromkeys(u for u in users if u is not None)), group, org)
+
+    def update(self, ticket: dict[str, Any], gts: int, *, delete: bool = False) -> None:
+        """Apply an agent's change at `gts` in place: new subject, status, updated_at."""
+        ticket["generated_timestamp"] = gts
+        ticket["updated_at"] = iso(gts)
+        if delete:
+            ticket["status"] = "deleted"
+            return
+        subject = f"{ticket.get('subject') or 'Ticket'} (update {gts})"[-200:]
+        ticket["subject"] = ticket["raw_subject"] = subject
+        if ticket.get("status") != "deleted":
+            ticket["status"] = ("open", "pending", "solved")[int(self.rng.random() * 3)]
+            ticket["custom_status_id"] = CUSTOM_STATUS_IDS[ticket["status"]][0]
+        ticket["tags"] = [*(ticket.get("tags") or []), "sandbox_touched"][-6:]
+
+    @staticmethod
+    def _times(rnd: Callable[[], float], gts: int) -> tuple[int, int]:
+        # updated_at trails generated_timestamp: equal for most tickets, hours or weeks behind
+        # after system updates (they move generated_timestamp but create no ticket event).
+        draw = rnd()
+        if draw < 0.75:
+            updated = gts
+        elif draw < 0.9:
+            updated = gts - 1 - int(rnd() * 3600)
+        else:
+            updated = gts - DAY - int(rnd() * 59 * DAY)
+        created = updated if rnd() < 0.3 else updated - int(rnd() * 30 * DAY)
+        return updated, created
+
+    def _via(self, rnd: Callable[[], float], requester: int) -> str:
+        draw = rnd()
+        if draw < 0.35:
+            sender = f'{{"address":"{self.dir.email_of(requester)}","name":"Customer"}}'
+            return f'{{"channel":"email","source":{{"from":{sender},"to":{SUPPORT},"rel":null}}}}'
+        channel = OTHER_CHANNELS[int(rnd() * 6)]
+        if draw > 0.95:  # `source` is absent on some old tickets
+            return f'{{"channel":{channel}}}'
+        rel = '"follow_up"' if draw > 0.93 else "null"
+        return f'{{"channel":{channel},"source":{{"from":{{}},"to":{{}},"rel":{rel}}}}}'
+
+    def _settings(self) -> str:
+        """One JSON fragment (no braces) of ticket fields that are independent of the rest."""
+        rng = self.rng
+        fields = self._custom_fields(rng)
+        settings: dict[str, Any] = {
+            "priority": rng.choice(PRIORITIES),
+            "recipient": "support@example.zendesk.com" if rng.random() < 0.6 else None,
+            "forum_topic_id": None,
+            "is_public": rng.random() < 0.97,
+            "tags": rng.choice(self.pools.tag_sets),
+            "custom_fields": fields,
+            "satisfaction_rating": self._rating(rng),
+            "sharing_agreement_ids": [360_000_500_001] if rng.random() < 0.02 else [],
+            "fields": [dict(field) for field in fields],
+            "ticket_form_id": rng.choice(FORM_IDS),
+            "brand_id": rng.choice(BRAND_IDS),
+            "allow_channelback": rng.random() < 0.05,
+            "allow_attachments": rng.random() < 0.98,
+            "from_messaging_channel": rng.random() < 0.05,
+        }
+        if rng.random() < 0.05:
+            for name in rng.sample(sorted(settings), rng.randint(1, 3)):
+                settings[name] = None
+        return "," + encode(settings)[1:-1]
+
+    @staticmethod
+    def _custom_fields(rng: random.Random) -> list[dict[str, Any]]:
+        values = (  # one of each JSON type a custom field value can take
+            f"Order {rng.randrange(10**6):06d}" if rng.random() < 0.7 else None,
+            rng.randrange(-100, 5000),
+            round(rng.random() * 1000, 2),
+            rng.random() < 0.5,
+            rng.choice([[], ["plan_basic"], ["plan_basic", "plan_pro"], None]),
+            rng.choice(["tier_gold", "tier_silver", "tier_bronze", None]),
+            "big-id field" if rng.random() < 0.5 else None,
+            f"2024-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}" if rng.random() < 0.3
+            else None,
+        )
+        return [{"id": fid, "value": value} for fid, value in zip(FIELD_IDS, values, strict=True)]
+
+    @staticmethod
+    def _rating(rng: random.Random) -> dict[str, Any] | None:
+        draw = rng.random()
+        if draw < 0.5:
+            return None
+        if draw < 0.7:
+            return {"score": "unoffered"}
+        score = rng.choice(["offered", "good", "good", "bad"])
+        comment = {"good": "Thanks, quick and friendly! \U0001f44d", "bad": "Still broken."}
+        return {"id": rng.randrange(9_000_000, 19_000_000), "score": score,
+                "comment": comment.get(score),
+                "reason": "Issue not resolved" if score == "bad" else None}
+
+    @staticmethod
+    def _newer_fields(rnd: Callable[[], float], ticket_id: int) -> str:
+        # Fields Zendesk added later: absent from part of the stream, like on a real account.
+        extra = ""
+        if rnd() < 0.7:
+            extra += f',"encoded_id":"{ticket_id * 7919 % 999_983:06X}-{ticket_id % 97:02d}"'
+        if rnd() < 0.7:
+            probability = repr(round(rnd(), 4)) if rnd() < 0.8 else "null"
+            extra += f',"satisfaction_probability":{probability}'
+        return extra
+
+    @staticmethod
+    def _null_some(rnd: Callable[[], float], ticket: dict[str, Any]) -> dict[str, Any]:
+        for _ in range(1 + int(rnd() * 4)):
+            ticket[NULLABLE[int(rnd() * len(NULLABLE))]] = None
+        return ticket
+
+
+def generate_tickets(
+    count: int, seed: int = 0, base_url: str = "https://example.zendesk.com",
+    same_second_tickets: int = 0,
+) -> list[dict[str, Any]]:
+    """The tickets a sandbox with these arguments starts with, as dicts, without any server."""
+    factory = TicketFactory(seed, base_url, Directory.for_tickets(count + same_second_tickets))
+    return [json.loads(built.text) for built in factory.generate(count, same_second_tickets)]

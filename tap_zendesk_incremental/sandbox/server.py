@@ -1,0 +1,271 @@
+"""`ZendeskSandbox`: a local Zendesk Support account serving the incremental ticket exports."""
+
+from __future__ import annotations
+
+import ipaddress
+import secrets
+import socket
+import struct
+import sys
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qsl, urlsplit
+
+from tap_zendesk_incremental.sandbox.api import Api, Request, RequestRecord, Response, auth_kind
+from tap_zendesk_incremental.sandbox.data import FIRST_GTS, TicketFactory, built_from_dict
+from tap_zendesk_incremental.sandbox.directory import METRIC_BASE, Directory, People
+from tap_zendesk_incremental.sandbox.faults import Faults
+from tap_zendesk_incremental.sandbox.store import DerivedView, TicketStore, TicketsView
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Mapping
+    from types import TracebackType
+
+MIN_AGE = 61  # new changes land at least this old, so the export shows them at once
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+    def __init__(self, address: tuple[str, int], api: Api | None = None) -> None:
+        self.api = api
+        super().__init__(address, _Handler)
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # Clients hanging up (or being hung up on by a fault) is routine here, not an error.
+        if isinstance(sys.exc_info()[1], (ConnectionError, TimeoutError)):
+            return
+        super().handle_error(request, client_address)
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"  # keep-alive, like Zendesk behind its load balancers
+    server_version = "ZendeskSandbox/1.0"
+    timeout = 75  # seconds an idle keep-alive connection is kept, as nginx does by default
+    server: _Server
+
+    def version_string(self) -> str:
+        return self.server_version
+
+    def log_message(self, *args: object) -> None:
+        """Silence the default one-line-per-request log on stderr."""
+
+    def do_GET(self) -> None:
+        self._serve()
+
+    def do_POST(self) -> None:  # every route is GET-only: other methods get the 404
+        self._serve()
+
+    def _serve(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        if length:
+            self.rfile.read(length)  # keep the connection usable for the next request
+        parts = urlsplit(self.path)
+        params = dict(parse_qsl(parts.query, keep_blank_values=True))
+        authorization = self.headers.get("Authorization")
+        api = self.server.api
+        assert api is not None
+        arrived = time.time()
+        response = api.handle(Request(self.command, parts.path, params, authorization))
+        # Recorded before the answer leaves, so a client that has it also sees the record.
+        api.record(RequestRecord(self.command, parts.path, params, response.status, arrived,
+                                 auth_kind(authorization), response.fault))
+        self._deliver(response)
+
+    def _deliver(self, response: Response) -> None:
+        if response.fault == "reset":
+            self._reset()
+            return
+        self.send_response(response.status)
+        self.send_header("Content-Type", response.content_type)
+        self.send_header("Content-Length", str(len(response.body)))
+        self.send_header("X-Zendesk-Request-Id", secrets.token_hex(16))
+        for name, value in response.headers.items():
+            self.send_header(name, value)
+        self.end_headers()
+        body = response.body
+        if response.fault == "truncated":  # full Content-Length announced, half sent
+            body = body[: len(body) // 2]
+            self.close_connection = True
+        self.wfile.write(body)
+
+    def _reset(self) -> None:
+        # SO_LINGER 0 makes close() send a RST: the client sees "connection reset by peer".
+        self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        self.close_connection = True
+        self.rfile.close()  # drop the file's reference, or close() would not close the socket
+        self.connection.close()
+
+
+def loopback_host(host: str) -> str:
+    """The IPv4 loopback address to bind; anything else is refused (no traffic leaves)."""
+    if host == "localhost":
+        return "127.0.0.1"
+    try:
+        address = ipaddress.IPv4Address(host)
+    except ipaddress.AddressValueError:
+        address = None
+    if address is None or not address.is_loopback:
+        raise ValueError(f"the sandbox only listens on IPv4 loopback (127.0.0.0/8), not {host!r}")
+    return host
+
+
+class ZendeskSandbox:
+    """A Zendesk account on 127.0.0.1 with deterministic tickets, switchable faults and limits.
+
+    The port is bound on construction (ticket URLs contain it); `start()` begins serving.
+    """
+
+    def __init__(
+        self,
+        tickets: int = 1000,
+        seed: int = 0,
+        port: int = 0,
+        *,
+        host: str = "127.0.0.1",
+        email: str = "admin@example.com",
+        api_token: str = "sandbox-api-token",  # noqa: S107 - a local test credential
+        access_token: str = "sandbox-oauth-token",  # noqa: S107 - a local test credential
+        same_second_tickets: int = 0,
+        per_page_max: int = 1000,
+        faults: Faults | None = None,
+    ) -> None:
+        self.host = loopback_host(host)
+        self._server: _Server | None = _Server((self.host, port))
+        self.port: int = self._server.server_address[1]
+        self.url = f"http://{self.host}:{self.port}"
+        self.email, self.api_token, self.access_token = email, api_token, access_token
+        directory = Directory.for_tickets(tickets + same_second_tickets)
+        self._people = People(directory, seed, self.url)
+        self._factory = TicketFactory(seed, self.url, directory)
+        self._store = TicketStore()
+        self._store.load(self._factory.generate(tickets, same_second_tickets))
+        self.same_second_gts: int | None = self._factory.same_second_gts
+        self._api = Api(self._store, self._people, self.url,
+                        credentials=(email, api_token, access_token),
+                        per_page_max=per_page_max, faults=faults or Faults())
+        self._server.api = self._api
+        self._thread: threading.Thread | None = None
+
+    # -- running ---------------------------------------------------------------------------
+
+    def start(self) -> ZendeskSandbox:
+        if self._thread is not None:
+            return self
+        if self._server is None:  # restarted after stop(): same port, same URLs
+            self._server = _Server((self.host, self.port), self._api)
+        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={
+            "poll_interval": 0.05}, name=f"zendesk-sandbox-{self.port}", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        if self._server is None:
+            return
+        if self._thread is not None:
+            self._server.shutdown()
+            self._thread.join()
+            self._thread = None
+        self._server.server_close()
+        self._server = None
+
+    def __enter__(self) -> ZendeskSandbox:
+        return self.start()
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.stop()
+
+    # -- state -----------------------------------------------------------------------------
+
+    @property
+    def faults(self) -> Faults:
+        return self._api.faults
+
+    @faults.setter
+    def faults(self, value: Faults) -> None:
+        self._api.faults = value
+
+    @property
+    def tickets(self) -> Mapping[int, dict[str, Any]]:
+        """id -> latest version of every ticket (deleted ones with status "deleted")."""
+        return TicketsView(self._store)
+
+    @property
+    def users(self) -> Mapping[int, dict[str, Any]]:
+        return self._people.users
+
+    @property
+    def groups(self) -> Mapping[int, dict[str, Any]]:
+        return self._people.groups
+
+    @property
+    def organizations(self) -> Mapping[int, dict[str, Any]]:
+        return self._people.organizations
+
+    @property
+    def metric_sets(self) -> Mapping[int, dict[str, Any]]:
+        """metric set id -> metric set, one per ticket (`ticket_id` names it)."""
+        return DerivedView(self._store, METRIC_BASE, self._people.metric_set)
+
+    @property
+    def requests(self) -> list[RequestRecord]:
+        return self._api.records
+
+    @property
+    def count_429(self) -> int:
+        return sum(1 for record in self._api.records if record.status == 429)
+
+    def fail_next(self, kind: str, n: int = 1) -> None:
+        """The next `n` export requests get fault `kind`, before any random fault."""
+        self._api.plan.script(kind, n)
+
+    # -- changes ---------------------------------------------------------------------------
+
+    def next_gts(self) -> int:
+        """One second after the newest change, but old enough (61 s) to be exported at once."""
+        newest = self._store.max_gts or FIRST_GTS - 1
+        return min(newest + 1, int(time.time()) - MIN_AGE)
+
+    def touch(self, ids: Iterable[int], gts: int | None = None) -> int:
+        """Update these tickets (subject, status, updated_at) at one second; returns it."""
+        return self._change(ids, gts, delete=False)
+
+    def delete(self, ids: Iterable[int], gts: int | None = None) -> int:
+        """Soft-delete: status "deleted", still exported unless exclude_deleted=true."""
+        return self._change(ids, gts, delete=True)
+
+    def _change(self, ids: Iterable[int], gts: int | None, *, delete: bool) -> int:
+        with self._store.lock:
+            second = self.next_gts() if gts is None else gts
+            for ticket_id in ids:
+                ticket = self._store.ticket(ticket_id)
+                self._factory.update(ticket, second, delete=delete)
+                self._store.put(built_from_dict(ticket))
+        return second
+
+    def add_tickets(self, n: int, gts: int | None = None) -> list[int]:
+        """n new tickets, one per second from `gts` (default next_gts()); returns their ids.
+
+        With the default, seconds stop at now-61 and the rest share that second.
+        """
+        with self._store.lock:
+            first = self.next_gts() if gts is None else gts
+            last = int(time.time()) - MIN_AGE if gts is None else first + n
+            return self._add([min(first + k, last) for k in range(n)])
+
+    def add_same_second(self, n: int, gts: int | None = None) -> int:
+        """n new tickets all on one second (default next_gts()); returns that second."""
+        with self._store.lock:
+            second = self.next_gts() if gts is None else gts
+            self._add([second] * n)
+        return second
+
+    def _add(self, seconds: list[int]) -> list[int]:
+        first_id = self._store.max_id + 1
+        for offset, second in enumerate(seconds):
+            self._store.put(self._factory.make(first_id + offset, second, fresh=True))
+        return list(range(first_id, first_id + len(seconds)))
