@@ -1,9 +1,14 @@
-"""`python -m tap_zendesk_incremental.sandbox`: serve a sandbox account until SIGINT or SIGTERM."""
+"""`python -m tap_zendesk_incremental.sandbox`: serve a sandbox account until SIGINT or SIGTERM.
+
+With `-- <command...>` after the options it serves only while that command runs, and exits
+with the command's exit code.
+"""
 
 from __future__ import annotations
 
 import argparse
 import signal
+import subprocess
 import sys
 import threading
 import time
@@ -20,6 +25,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="python -m tap_zendesk_incremental.sandbox",
         description="A local Zendesk Support account serving the incremental ticket exports.",
+        epilog="After the options, `-- COMMAND [ARG ...]` serves only while COMMAND runs and "
+        "exits with its exit code.",
     )
     parser.add_argument("--tickets", type=int, default=5000, help="tickets to generate")
     parser.add_argument("--seed", type=int, default=0, help="seed of the synthetic data")
@@ -41,8 +48,37 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+def split_command(argv: Sequence[str]) -> tuple[list[str], list[str]]:
+    """The sandbox's own options, and the command after `--` (empty when there is none)."""
+    argv = list(argv)
+    if "--" not in argv:
+        return argv, []
+    cut = argv.index("--")
+    return argv[:cut], argv[cut + 1 :]
+
+
+def run_while_serving(command: list[str], stop: threading.Event) -> int:
+    """Run `command` while the sandbox serves; its exit code (128+N if killed by signal N)."""
+    try:
+        child = subprocess.Popen(command)  # noqa: S603 - the user's own command line
+    except OSError as error:
+        print(f"sandbox: cannot run {command[0]!r}: {error}", file=sys.stderr)
+        return 127
+    while True:
+        try:
+            code = child.wait(timeout=0.2)
+        except subprocess.TimeoutExpired:
+            if stop.is_set():  # SIGTERM (or SIGINT) for us: pass it on, then wait for the end
+                child.terminate()
+                code = child.wait()
+            else:
+                continue
+        return 128 - code if code < 0 else code
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    args = parse_args(argv)
+    options, command = split_command(sys.argv[1:] if argv is None else argv)
+    args = parse_args(options)
     faults = Faults(fail_rate=args.fail_rate, same_second=args.same_second_mode,
                     rate_limit=args.rate_limit, rate_window=args.rate_window,
                     rate_headers=args.rate_headers)
@@ -63,6 +99,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"Zendesk sandbox at {sandbox.url} email={sandbox.email} "
               f"api_token={sandbox.api_token} access_token={sandbox.access_token} "
               f"tickets={len(sandbox.tickets)}", flush=True)
+        if command:
+            return run_while_serving(command, stop)
         while not stop.wait(0.5):
             pass
     print(f"sandbox stopped after {time.perf_counter() - started:.0f} s", file=sys.stderr)
