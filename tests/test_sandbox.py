@@ -208,6 +208,12 @@ def test_changes_move_tickets_to_the_end() -> None:
         assert 9 not in [t["id"] for t in live["tickets"]]
 
 
+def test_lazily_built_tickets_do_not_depend_on_reading_order() -> None:
+    with ZendeskSandbox(tickets=3000, seed=9) as sb:
+        backwards = [sb.tickets[i] for i in sorted(sb.tickets, reverse=True)][::-1]
+        assert backwards == generate_tickets(3000, seed=9, base_url=sb.url)
+
+
 def test_data_is_deterministic_and_complete() -> None:
     tickets = generate_tickets(400, seed=5)
     assert tickets == generate_tickets(400, seed=5)

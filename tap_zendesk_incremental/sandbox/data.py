@@ -42,6 +42,7 @@ TYPES = ('"question"', '"incident"', '"problem"', '"task"', "null")
 PRIORITIES = ("urgent", "high", "normal", "normal", "low", None)
 OTHER_CHANNELS = ('"web"', '"web"', '"api"', '"mobile"', "4", "29")  # integers: old accounts
 SETTINGS_POOL = 2048
+CHUNK = 1024  # tickets are built (lazily) in chunks of this many consecutive ids
 SUPPORT = '{"address":"support@example.zendesk.com","name":"Example Support"}'
 # Fields a ticket may carry as null even where Zendesk documents a value: consumers must cope.
 NULLABLE = ("url", "external_id", "type", "subject", "raw_subject", "description", "priority",
@@ -57,10 +58,13 @@ USER_LIST_FIELDS = ("collaborator_ids", "follower_ids", "email_cc_ids")
 encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
 
-class Built(NamedTuple):
-    """One ticket as JSON text plus what the server needs without decoding it."""
+class Row(NamedTuple):
+    """One ticket as served (UTF-8 JSON) plus what paging and sideloads need without decoding.
 
-    text: str
+    `users` may hold None and repeats: sideloading filters them, which is cheaper than here.
+    """
+
+    body: bytes
     id: int
     gts: int
     deleted: bool
@@ -69,18 +73,17 @@ class Built(NamedTuple):
     org_id: int | None
 
 
-def built_from_dict(ticket: dict[str, Any]) -> Built:
+def row_from_dict(ticket: dict[str, Any]) -> Row:
     users = [ticket.get(name) for name in USER_FIELDS]
     for name in USER_LIST_FIELDS:
         users.extend(ticket.get(name) or ())
-    return Built(encode(ticket), ticket["id"], ticket["generated_timestamp"],
-                 ticket.get("status") == "deleted",
-                 tuple(dict.fromkeys(u for u in users if u is not None)),
-                 ticket.get("group_id"), ticket.get("organization_id"))
+    return Row(encode(ticket).encode(), ticket["id"], ticket["generated_timestamp"],
+               ticket.get("status") == "deleted", tuple(users), ticket.get("group_id"),
+               ticket.get("organization_id"))
 
 
 def _ids(values: list[int]) -> str:
-    return "[" + ",".join(map(str, values)) + "]"
+    return "[" + ",".join(map(str, values)) + "]" if values else "[]"
 
 
 def _opt(value: int | None) -> str:
@@ -91,7 +94,8 @@ class TicketFactory:
     """Builds tickets; one instance per data set so its random stream stays reproducible."""
 
     def __init__(self, seed: int, base_url: str, directory: Directory) -> None:
-        self.rng = random.Random(seed)
+        self.seed = seed
+        self.rng = random.Random(seed)  # for changes made while running (touch, add, delete)
         self.base_json = json.dumps(base_url)[1:-1]
         self.dir = directory
         self.same_second_gts: int | None = None
@@ -100,11 +104,28 @@ class TicketFactory:
         # pool of ready JSON fragments: a fraction of the cost of building them each time.
         self.settings = [self._settings() for _ in range(SETTINGS_POOL)]
 
-    def generate(self, count: int, extra_same_second: int = 0) -> Iterator[Built]:
+    def generate(self, count: int, extra_same_second: int = 0) -> Iterator[Row]:
         """Tickets 1..count+extra in generated_timestamp order (ids increase with it)."""
+        chunks: dict[int, list[tuple[int, int]]] = {}
+        for position in self.positions(count, extra_same_second):
+            chunks.setdefault(position[1] // CHUNK, []).append(position)
+        for chunk, members in chunks.items():
+            yield from self.build_chunk(chunk, members)
+
+    def positions(self, count: int, extra_same_second: int = 0) -> list[tuple[int, int]]:
+        """(generated_timestamp, id) of the initial tickets: ids increase with time."""
         stamps = self.timeline(count, FIRST_GTS, extra_same_second)
-        for ticket_id, gts in enumerate(stamps, start=1):
-            yield self.make(ticket_id, gts)
+        return [(gts, ticket_id) for ticket_id, gts in enumerate(stamps, start=1)]
+
+    def build_chunk(self, chunk: int, members: list[tuple[int, int]]) -> Iterator[Row]:
+        """The initial version of the tickets of one chunk, given their (gts, id).
+
+        Each chunk has a random stream of its own, so a ticket is the same whatever order
+        chunks are built in: the sandbox builds them when first read.
+        """
+        rnd = random.Random(self.seed * 1_000_003 + chunk).random
+        for gts, ticket_id in sorted(members, key=lambda position: position[1]):
+            yield self.make(ticket_id, gts, rnd)
 
     def timeline(self, count: int, start: int, extra: int = 0) -> Iterator[int]:
         """Yield `count + extra` non-decreasing generated_timestamps starting at `start`.
@@ -112,7 +133,8 @@ class TicketFactory:
         About 1% of occupied seconds are bursts of 20-300 tickets; the `extra` tickets all share
         one second of their own (`same_second_gts`), placed mid-stream: the same-second trap.
         """
-        rnd, expovariate = self.rng.random, self.rng.expovariate
+        rng = random.Random(self.seed * 1_000_003 - 1)
+        rnd, expovariate = rng.random, rng.expovariate
         gts, emitted, extra_at = start, 0, count // 2
         while emitted < count or extra:
             if extra and emitted >= extra_at:
@@ -125,9 +147,10 @@ class TicketFactory:
                 emitted += size
             gts += 1 + int(expovariate(1 / (MEAN_GAP_SECONDS - 1)))
 
-    def make(self, ticket_id: int, gts: int, *, fresh: bool = False) -> Built:
+    def make(
+        self, ticket_id: int, gts: int, rnd: Callable[[], float], *, fresh: bool = False,
+    ) -> Row:
         """One ticket whose latest change is at `gts`; `fresh` = just created, so no history."""
-        rnd = self.rng.random
         pools, people = self.pools, self.dir
         updated, created = (gts, gts) if fresh else self._times(rnd, gts)
         if fresh:
@@ -163,10 +186,9 @@ class TicketFactory:
             f"{self.settings[int(rnd() * SETTINGS_POOL)]}{self._newer_fields(rnd, ticket_id)}}}"
         )
         if rnd() < NULLED_SHARE:
-            return built_from_dict(self._null_some(rnd, json.loads(body)))
-        users = (requester, submitter, assignee, *collaborators, *followers)
-        return Built(body, ticket_id, gts, status == "deleted",
-                     tuple(dict.fromkeys(u for u in users if u is not None)), group, org)
+            return row_from_dict(self._null_some(rnd, json.loads(body)))
+        return Row(body.encode(), ticket_id, gts, status == "deleted",
+                   (requester, submitter, assignee, *collaborators, *followers), group, org)
 
     def update(self, ticket: dict[str, Any], gts: int, *, delete: bool = False) -> None:
         """Apply an agent's change at `gts` in place: new subject, status, updated_at."""
@@ -284,4 +306,4 @@ def generate_tickets(
 ) -> list[dict[str, Any]]:
     """The tickets a sandbox with these arguments starts with, as dicts, without any server."""
     factory = TicketFactory(seed, base_url, Directory.for_tickets(count + same_second_tickets))
-    return [json.loads(built.text) for built in factory.generate(count, same_second_tickets)]
+    return [json.loads(row.body) for row in factory.generate(count, same_second_tickets)]

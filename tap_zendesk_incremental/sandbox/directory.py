@@ -124,9 +124,12 @@ class LazyMap(Mapping[int, dict[str, Any]]):
         self._build = build
 
     def __getitem__(self, key: int) -> dict[str, Any]:
-        if key not in self._ids:
+        if key not in self:
             raise KeyError(key)
         return self._build(key)
+
+    def __contains__(self, key: object) -> bool:
+        return type(key) is int and key in self._ids  # not Mapping's: it would build the object
 
     def __iter__(self) -> Iterator[int]:
         return iter(self._ids)

@@ -21,8 +21,9 @@ from tap_zendesk_incremental.sandbox.data import encode
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
+    from tap_zendesk_incremental.sandbox.data import Row
     from tap_zendesk_incremental.sandbox.directory import People
-    from tap_zendesk_incremental.sandbox.store import Position, Row, TicketStore
+    from tap_zendesk_incremental.sandbox.store import Position, TicketStore
 
 INCLUDABLE = ("users", "groups", "organizations", "metric_sets")
 TIME_PATH = "/api/v2/incremental/tickets.json"
@@ -199,7 +200,7 @@ def render(
                   for b, m in zip(bodies, metric_sets, strict=True)]
         extra["metric_sets"] = metric_sets
     if "users" in include:
-        user_ids = dict.fromkeys(uid for row in rows for uid in row.users)
+        user_ids = dict.fromkeys(uid for row in rows for uid in row.users if uid is not None)
         extra["users"] = [people.users[uid] for uid in user_ids if uid in people.users]
     if "groups" in include:
         group_ids = dict.fromkeys(row.group_id for row in rows if row.group_id is not None)
