@@ -193,7 +193,7 @@ def parse_start_date(value: str) -> datetime:
 def _ranges(config: dict[str, Any]) -> str | None:
     for name, low, high, unit in (
         ("per_page", 1, 1000, "tickets"),
-        ("max_requests_per_minute", 1, 10_000, "requests"),
+        ("max_requests_per_minute", 1, 1_000_000, "requests"),
         ("max_retry_seconds", 0, 86_400, "seconds"),
         ("request_timeout", 1, 3_600, "seconds"),
     ):
