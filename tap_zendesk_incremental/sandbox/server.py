@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import secrets
 import socket
@@ -32,7 +33,27 @@ class _Server(ThreadingHTTPServer):
 
     def __init__(self, address: tuple[str, int], api: Api | None = None) -> None:
         self.api = api
+        self._open: set[socket.socket] = set()
+        self._open_lock = threading.Lock()
         super().__init__(address, _Handler)
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        with self._open_lock:
+            self._open.add(request)
+        super().process_request(request, client_address)
+
+    def shutdown_request(self, request: Any) -> None:
+        with self._open_lock:
+            self._open.discard(request)
+        super().shutdown_request(request)
+
+    def close_connections(self) -> None:
+        """End kept-alive connections, or their threads would go on serving after stop()."""
+        with self._open_lock:
+            connections = list(self._open)
+        for connection in connections:
+            with contextlib.suppress(OSError):  # already closed by its handler
+                connection.shutdown(socket.SHUT_RDWR)
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         # Clients hanging up (or being hung up on by a fault) is routine here, not an error.
@@ -170,6 +191,7 @@ class ZendeskSandbox:
             self._thread.join()
             self._thread = None
         self._server.server_close()
+        self._server.close_connections()
         self._server = None
 
     def __enter__(self) -> ZendeskSandbox:
