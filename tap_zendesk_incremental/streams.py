@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import logging
 from operator import itemgetter
 from typing import TYPE_CHECKING, Any
 
+from singer_sdk.helpers.conform import TypeConformanceLevel
 from singer_sdk.streams.rest import HTTPRequest
 from typing_extensions import override
 
@@ -23,6 +25,7 @@ if TYPE_CHECKING:
     from singer_sdk.streams.rest import PageContext
 
 _BY_SECOND = itemgetter("generated_timestamp")
+TICKET_FIELDS = frozenset(TICKET["properties"])
 
 
 class SecondLedger:
@@ -70,11 +73,15 @@ class TicketsStream(ZendeskStream):
     replication_key = "end_time"
     is_sorted = True  # per-record `end_time` never decreases, so every STATE is resumable
     schema = TICKET
+    # Zendesk's JSON holds only JSON types: the SDK's per-value conformance pass (most of its
+    # time per record) has nothing to convert. Unknown top-level fields are dropped below.
+    TYPE_CONFORMANCE_LEVEL = TypeConformanceLevel.NONE
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.ledger = SecondLedger({})
         self.duplicates = 0
+        self.new_fields: set[str] = set()
         self.progress = Progress()
         self._page: tuple[requests.Response, dict[str, Any] | None] | None = None
         self._requested = ExportPosition(0)
@@ -152,12 +159,26 @@ class TicketsStream(ZendeskStream):
             if self.ledger.seen(ticket):
                 self.duplicates += 1
                 continue
+            if unknown := ticket.keys() - TICKET_FIELDS:
+                self.drop_new_fields(ticket, unknown)
             ticket["end_time"] = max(ticket["generated_timestamp"], self.ledger.second)
             yield ticket
             # Back here, the SDK has written the record and moved the bookmark to it.
             self.ledger.add(ticket)
             written += 1
         self.after_page(page, written)
+
+    def drop_new_fields(self, ticket: dict[str, Any], names: set[str]) -> None:
+        """Drop fields the schema does not declare (strict targets would refuse them)."""
+        for name in names:
+            del ticket[name]
+        if names - self.new_fields:
+            self.new_fields |= names
+            self.log(
+                "Zendesk sent ticket fields this tap's schema does not declare, left out: %s",
+                ", ".join(sorted(names)),
+                level=logging.WARNING,
+            )
 
     def after_page(self, page: dict[str, Any], written: int) -> None:
         """Move the bookmark to the page's `end_time`, write a STATE and log the progress."""
