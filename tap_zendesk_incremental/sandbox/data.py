@@ -1,7 +1,8 @@
 """Synthetic Zendesk tickets: deterministic for a (count, seed) pair, cheap enough for 200k tickets.
 
 A new ticket is written straight to JSON text from pre-encoded fragments: building a dict and
-running `json.dumps` on it costs about five times more, and 200,000 tickets must take seconds.
+running `json.dumps` on it costs about five times more. Tickets are built per chunk of ids,
+each chunk with its own random stream, so the sandbox can build them lazily in any order.
 Changes to existing tickets (touch, delete) go through dicts, as they are few.
 """
 
@@ -14,14 +15,8 @@ import json
 import random
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from tap_zendesk_incremental.sandbox import text
-from tap_zendesk_incremental.sandbox.directory import (
-    BRAND_IDS,
-    CUSTOM_STATUS_IDS,
-    FORM_IDS,
-    Directory,
-    iso,
-)
+from tap_zendesk_incremental.sandbox.directory import CUSTOM_STATUS_IDS, Directory, iso
+from tap_zendesk_incremental.sandbox.pools import Pools, settings
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
@@ -33,13 +28,8 @@ DELETED_SHARE = 0.02
 NULLED_SHARE = 0.01
 DAY = 86_400
 
-# One custom field id above 2**53: a consumer that goes through float64 cannot keep it.
-BIG_FIELD_ID = 2**53 + 3
-FIELD_IDS = (360_000_101, 360_000_102, 360_000_103, 360_000_104, 360_000_105, 360_000_106,
-             BIG_FIELD_ID, 360_000_108)
 STATUSES = ("new", "open", "open", "pending", "hold", "solved", "solved", "closed", "closed")
 TYPES = ('"question"', '"incident"', '"problem"', '"task"', "null")
-PRIORITIES = ("urgent", "high", "normal", "normal", "low", None)
 OTHER_CHANNELS = ('"web"', '"web"', '"api"', '"mobile"', "4", "29")  # integers: old accounts
 SETTINGS_POOL = 2048
 CHUNK = 1024  # tickets are built (lazily) in chunks of this many consecutive ids
@@ -68,7 +58,7 @@ class Row(NamedTuple):
     id: int
     gts: int
     deleted: bool
-    users: tuple[int, ...]
+    users: tuple[int | None, ...]
     group_id: int | None
     org_id: int | None
 
@@ -99,10 +89,11 @@ class TicketFactory:
         self.base_json = json.dumps(base_url)[1:-1]
         self.dir = directory
         self.same_second_gts: int | None = None
-        self.pools = text.Pools()
+        self.pools = Pools()
         # Fields that vary independently of the ticket's identity and history come from a
         # pool of ready JSON fragments: a fraction of the cost of building them each time.
-        self.settings = [self._settings() for _ in range(SETTINGS_POOL)]
+        self.settings = ["," + encode(settings(self.rng, self.pools.tag_sets))[1:-1]
+                         for _ in range(SETTINGS_POOL)]
 
     def generate(self, count: int, extra_same_second: int = 0) -> Iterator[Row]:
         """Tickets 1..count+extra in generated_timestamp order (ids increase with it)."""
@@ -228,59 +219,6 @@ class TicketFactory:
             return f'{{"channel":{channel}}}'
         rel = '"follow_up"' if draw > 0.93 else "null"
         return f'{{"channel":{channel},"source":{{"from":{{}},"to":{{}},"rel":{rel}}}}}'
-
-    def _settings(self) -> str:
-        """One JSON fragment (no braces) of ticket fields that are independent of the rest."""
-        rng = self.rng
-        fields = self._custom_fields(rng)
-        settings: dict[str, Any] = {
-            "priority": rng.choice(PRIORITIES),
-            "recipient": "support@example.zendesk.com" if rng.random() < 0.6 else None,
-            "forum_topic_id": None,
-            "is_public": rng.random() < 0.97,
-            "tags": rng.choice(self.pools.tag_sets),
-            "custom_fields": fields,
-            "satisfaction_rating": self._rating(rng),
-            "sharing_agreement_ids": [360_000_500_001] if rng.random() < 0.02 else [],
-            "fields": [dict(field) for field in fields],
-            "ticket_form_id": rng.choice(FORM_IDS),
-            "brand_id": rng.choice(BRAND_IDS),
-            "allow_channelback": rng.random() < 0.05,
-            "allow_attachments": rng.random() < 0.98,
-            "from_messaging_channel": rng.random() < 0.05,
-        }
-        if rng.random() < 0.05:
-            for name in rng.sample(sorted(settings), rng.randint(1, 3)):
-                settings[name] = None
-        return "," + encode(settings)[1:-1]
-
-    @staticmethod
-    def _custom_fields(rng: random.Random) -> list[dict[str, Any]]:
-        values = (  # one of each JSON type a custom field value can take
-            f"Order {rng.randrange(10**6):06d}" if rng.random() < 0.7 else None,
-            rng.randrange(-100, 5000),
-            round(rng.random() * 1000, 2),
-            rng.random() < 0.5,
-            rng.choice([[], ["plan_basic"], ["plan_basic", "plan_pro"], None]),
-            rng.choice(["tier_gold", "tier_silver", "tier_bronze", None]),
-            "big-id field" if rng.random() < 0.5 else None,
-            f"2024-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}" if rng.random() < 0.3
-            else None,
-        )
-        return [{"id": fid, "value": value} for fid, value in zip(FIELD_IDS, values, strict=True)]
-
-    @staticmethod
-    def _rating(rng: random.Random) -> dict[str, Any] | None:
-        draw = rng.random()
-        if draw < 0.5:
-            return None
-        if draw < 0.7:
-            return {"score": "unoffered"}
-        score = rng.choice(["offered", "good", "good", "bad"])
-        comment = {"good": "Thanks, quick and friendly! \U0001f44d", "bad": "Still broken."}
-        return {"id": rng.randrange(9_000_000, 19_000_000), "score": score,
-                "comment": comment.get(score),
-                "reason": "Issue not resolved" if score == "bad" else None}
 
     @staticmethod
     def _newer_fields(rnd: Callable[[], float], ticket_id: int) -> str:

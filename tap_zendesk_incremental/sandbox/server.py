@@ -2,136 +2,24 @@
 
 from __future__ import annotations
 
-import contextlib
-import ipaddress
-import secrets
-import socket
-import struct
-import sys
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any
-from urllib.parse import parse_qsl, urlsplit
 
-from tap_zendesk_incremental.sandbox.api import Api, Request, RequestRecord, Response, auth_kind
+from tap_zendesk_incremental.sandbox.api import Api
 from tap_zendesk_incremental.sandbox.data import FIRST_GTS, TicketFactory, row_from_dict
 from tap_zendesk_incremental.sandbox.directory import METRIC_BASE, Directory, People
 from tap_zendesk_incremental.sandbox.faults import Faults
+from tap_zendesk_incremental.sandbox.httpd import SandboxServer, loopback_host
 from tap_zendesk_incremental.sandbox.store import DerivedView, TicketStore, TicketsView
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
     from types import TracebackType
 
+    from tap_zendesk_incremental.sandbox.api import RequestRecord
+
 MIN_AGE = 61  # new changes land at least this old, so the export shows them at once
-
-
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True
-
-    def __init__(self, address: tuple[str, int], api: Api | None = None) -> None:
-        self.api = api
-        self._open: set[socket.socket] = set()
-        self._open_lock = threading.Lock()
-        super().__init__(address, _Handler)
-
-    def process_request(self, request: Any, client_address: Any) -> None:
-        with self._open_lock:
-            self._open.add(request)
-        super().process_request(request, client_address)
-
-    def shutdown_request(self, request: Any) -> None:
-        with self._open_lock:
-            self._open.discard(request)
-        super().shutdown_request(request)
-
-    def close_connections(self) -> None:
-        """End kept-alive connections, or their threads would go on serving after stop()."""
-        with self._open_lock:
-            connections = list(self._open)
-        for connection in connections:
-            with contextlib.suppress(OSError):  # already closed by its handler
-                connection.shutdown(socket.SHUT_RDWR)
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        # Clients hanging up (or being hung up on by a fault) is routine here, not an error.
-        if isinstance(sys.exc_info()[1], (ConnectionError, TimeoutError)):
-            return
-        super().handle_error(request, client_address)
-
-
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"  # keep-alive, like Zendesk behind its load balancers
-    server_version = "ZendeskSandbox/1.0"
-    timeout = 75  # seconds an idle keep-alive connection is kept, as nginx does by default
-    server: _Server
-
-    def version_string(self) -> str:
-        return self.server_version
-
-    def log_message(self, *args: object) -> None:
-        """Silence the default one-line-per-request log on stderr."""
-
-    def do_GET(self) -> None:
-        self._serve()
-
-    def do_POST(self) -> None:  # every route is GET-only: other methods get the 404
-        self._serve()
-
-    def _serve(self) -> None:
-        length = int(self.headers.get("Content-Length") or 0)
-        if length:
-            self.rfile.read(length)  # keep the connection usable for the next request
-        parts = urlsplit(self.path)
-        params = dict(parse_qsl(parts.query, keep_blank_values=True))
-        authorization = self.headers.get("Authorization")
-        api = self.server.api
-        assert api is not None
-        arrived = time.time()
-        response = api.handle(Request(self.command, parts.path, params, authorization))
-        # Recorded before the answer leaves, so a client that has it also sees the record.
-        api.record(RequestRecord(self.command, parts.path, params, response.status, arrived,
-                                 auth_kind(authorization), response.fault))
-        self._deliver(response)
-
-    def _deliver(self, response: Response) -> None:
-        if response.fault == "reset":
-            self._reset()
-            return
-        self.send_response(response.status)
-        self.send_header("Content-Type", response.content_type)
-        self.send_header("Content-Length", str(len(response.body)))
-        self.send_header("X-Zendesk-Request-Id", secrets.token_hex(16))
-        for name, value in response.headers.items():
-            self.send_header(name, value)
-        self.end_headers()
-        body = response.body
-        if response.fault == "truncated":  # full Content-Length announced, half sent
-            body = body[: len(body) // 2]
-            self.close_connection = True
-        self.wfile.write(body)
-
-    def _reset(self) -> None:
-        # SO_LINGER 0 makes close() send a RST: the client sees "connection reset by peer".
-        self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-        self.close_connection = True
-        self.rfile.close()  # drop the file's reference, or close() would not close the socket
-        self.connection.close()
-
-
-def loopback_host(host: str) -> str:
-    """The IPv4 loopback address to bind; anything else is refused (no traffic leaves)."""
-    if host == "localhost":
-        return "127.0.0.1"
-    try:
-        address = ipaddress.IPv4Address(host)
-    except ipaddress.AddressValueError:
-        address = None
-    if address is None or not address.is_loopback:
-        raise ValueError(f"the sandbox only listens on IPv4 loopback (127.0.0.0/8), not {host!r}")
-    return host
 
 
 class ZendeskSandbox:
@@ -155,7 +43,7 @@ class ZendeskSandbox:
         faults: Faults | None = None,
     ) -> None:
         self.host = loopback_host(host)
-        self._server: _Server | None = _Server((self.host, port))
+        self._server: SandboxServer | None = SandboxServer((self.host, port))
         self.port: int = self._server.server_address[1]
         self.url = f"http://{self.host}:{self.port}"
         self.email, self.api_token, self.access_token = email, api_token, access_token
@@ -177,7 +65,7 @@ class ZendeskSandbox:
         if self._thread is not None:
             return self
         if self._server is None:  # restarted after stop(): same port, same URLs
-            self._server = _Server((self.host, self.port), self._api)
+            self._server = SandboxServer((self.host, self.port), self._api)
         self._thread = threading.Thread(target=self._server.serve_forever, kwargs={
             "poll_interval": 0.05}, name=f"zendesk-sandbox-{self.port}", daemon=True)
         self._thread.start()

@@ -1,4 +1,4 @@
-"""Text pools for synthetic tickets: built once, then picked from with one random draw each."""
+"""Pools for synthetic tickets: texts and field sets built once, then picked with one draw each."""
 
 # Synthetic data, not secrets: `random` is the right tool. The odd characters are the point.
 # ruff: noqa: S311, RUF001
@@ -8,6 +8,9 @@ from __future__ import annotations
 import json
 import random
 from collections.abc import Callable
+from typing import Any
+
+from tap_zendesk_incremental.sandbox.directory import BRAND_IDS, FORM_IDS
 
 Draw = Callable[[], float]
 
@@ -44,6 +47,11 @@ UNICODE_PARAGRAPHS = (
     "Hallo! Die Rechnung enthält einen Fehler: 19 % MwSt. statt 7 %. Grüße aus Köln \U0001f44b",
     "Привет! Приложение закрывается при открытии отчётов. Версия 5.2.1, Android 14.",
 )
+# One custom field id above 2**53: a consumer that goes through float64 cannot keep it.
+BIG_FIELD_ID = 2**53 + 3
+FIELD_IDS = (360_000_101, 360_000_102, 360_000_103, 360_000_104, 360_000_105, 360_000_106,
+             BIG_FIELD_ID, 360_000_108)
+PRIORITIES = ("urgent", "high", "normal", "normal", "low", None)
 TAGS = ("vip", "billing", "refund", "bug", "feature_request", "mobile", "api", "escalated",
         "churn_risk", "enterprise", "trial", "sla_breach", "needs_review", "follow_up")
 
@@ -94,3 +102,55 @@ class Pools:
         if rnd() < 0.4:
             return f'"Hello,\\n\\n{first}\\n\\n{paras[int(rnd() * len(paras))]}\\n\\nThanks"'
         return f'"Hello,\\n\\n{first}\\n\\nThanks"'
+
+
+def settings(rng: random.Random, tag_sets: list[list[str]]) -> dict[str, Any]:
+    """Ticket fields that vary independently of the ticket's identity and history."""
+    fields = custom_fields(rng)
+    chosen: dict[str, Any] = {
+        "priority": rng.choice(PRIORITIES),
+        "recipient": "support@example.zendesk.com" if rng.random() < 0.6 else None,
+        "forum_topic_id": None,
+        "is_public": rng.random() < 0.97,
+        "tags": rng.choice(tag_sets),
+        "custom_fields": fields,
+        "satisfaction_rating": rating(rng),
+        "sharing_agreement_ids": [360_000_500_001] if rng.random() < 0.02 else [],
+        "fields": [dict(field) for field in fields],  # the documented alias, same content
+        "ticket_form_id": rng.choice(FORM_IDS),
+        "brand_id": rng.choice(BRAND_IDS),
+        "allow_channelback": rng.random() < 0.05,
+        "allow_attachments": rng.random() < 0.98,
+        "from_messaging_channel": rng.random() < 0.05,
+    }
+    if rng.random() < 0.05:  # nulls where Zendesk documents values: consumers must cope
+        for name in rng.sample(sorted(chosen), rng.randint(1, 3)):
+            chosen[name] = None
+    return chosen
+
+
+def custom_fields(rng: random.Random) -> list[dict[str, Any]]:
+    values = (  # one of each JSON type a custom field value can take
+        f"Order {rng.randrange(10**6):06d}" if rng.random() < 0.7 else None,
+        rng.randrange(-100, 5000),
+        round(rng.random() * 1000, 2),
+        rng.random() < 0.5,
+        rng.choice([[], ["plan_basic"], ["plan_basic", "plan_pro"], None]),
+        rng.choice(["tier_gold", "tier_silver", "tier_bronze", None]),
+        "big-id field" if rng.random() < 0.5 else None,
+        f"2024-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}" if rng.random() < 0.3 else None,
+    )
+    return [{"id": fid, "value": value} for fid, value in zip(FIELD_IDS, values, strict=True)]
+
+
+def rating(rng: random.Random) -> dict[str, Any] | None:
+    draw = rng.random()
+    if draw < 0.5:
+        return None
+    if draw < 0.7:
+        return {"score": "unoffered"}  # as Zendesk sends it: no id, no comment
+    score = rng.choice(["offered", "good", "good", "bad"])
+    comment = {"good": "Thanks, quick and friendly! \U0001f44d", "bad": "Still broken."}
+    reason = "Issue not resolved" if score == "bad" else None
+    return {"id": rng.randrange(9_000_000, 19_000_000), "score": score,
+            "comment": comment.get(score), "reason": reason}
