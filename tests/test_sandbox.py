@@ -5,6 +5,9 @@ from __future__ import annotations
 import base64
 import http.client
 import json
+import signal
+import subprocess
+import sys
 import time
 import urllib.error
 import urllib.request
@@ -208,17 +211,47 @@ def test_changes_move_tickets_to_the_end() -> None:
         assert 9 not in [t["id"] for t in live["tickets"]]
 
 
+def test_sideloads_hold_each_referenced_object_once(sb: ZendeskSandbox) -> None:
+    query = f"{TIME}?start_time=0&per_page=200&include=users,groups,organizations,metric_sets"
+    _, page = get_json(sb, query)
+    tickets = page["tickets"]
+    wanted_users = {t[k] for t in tickets for k in ("requester_id", "submitter_id", "assignee_id")}
+    wanted_users |= {u for t in tickets for u in (t["collaborator_ids"] or [])}
+    user_ids = [u["id"] for u in page["users"]]
+    assert len(user_ids) == len(set(user_ids))
+    assert set(user_ids) == wanted_users - {None}
+    assert {g["id"] for g in page["groups"]} == {t["group_id"] for t in tickets} - {None}
+    assert {m["ticket_id"] for m in page["metric_sets"]} == {t["id"] for t in tickets}
+    assert all(t["metric_set"]["ticket_id"] == t["id"] for t in tickets)
+    assert page["users"][0] == sb.users[user_ids[0]]
+    assert "include=users,groups,organizations,metric_sets" in page["next_page"]
+
+
+def test_cli_serves_until_sigterm() -> None:
+    command = [sys.executable, "-m", "tap_zendesk_incremental.sandbox", "--tickets", "50",
+               "--port", "0"]
+    with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                          text=True) as child:
+        line = child.stdout.readline()
+        url = line.split()[3]
+        sb_auth = "Basic " + base64.b64encode(b"admin@example.com/token:sandbox-api-token").decode()
+        assert get(f"{url}{TIME}?start_time=0", sb_auth)[0] == 200
+        child.send_signal(signal.SIGTERM)
+        assert child.wait(timeout=10) == 0
+        assert "Traceback" not in child.stderr.read()
+
+
 def test_lazily_built_tickets_do_not_depend_on_reading_order() -> None:
-    with ZendeskSandbox(tickets=3000, seed=9) as sb:
+    with ZendeskSandbox(tickets=1500, seed=9) as sb:
         backwards = [sb.tickets[i] for i in sorted(sb.tickets, reverse=True)][::-1]
-        assert backwards == generate_tickets(3000, seed=9, base_url=sb.url)
+        assert backwards == generate_tickets(1500, seed=9, base_url=sb.url)
 
 
 def test_data_is_deterministic_and_complete() -> None:
-    tickets = generate_tickets(400, seed=5)
-    assert tickets == generate_tickets(400, seed=5)
-    assert tickets != generate_tickets(400, seed=6)
-    assert [t["id"] for t in tickets] == list(range(1, 401))
+    tickets = generate_tickets(200, seed=5)
+    assert tickets == generate_tickets(200, seed=5)
+    assert tickets != generate_tickets(200, seed=6)
+    assert [t["id"] for t in tickets] == list(range(1, 201))
     required = {"id", "url", "subject", "status", "generated_timestamp", "custom_fields", "via"}
     assert all(required <= t.keys() for t in tickets)
     assert all(t["updated_at"] is None or t["created_at"] is None
