@@ -10,7 +10,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tap_zendesk_incremental.settings import CONFIG_SCHEMA
+from tap_zendesk_incremental.sandbox.__main__ import parse_args
+from tap_zendesk_incremental.sandbox.data import FIRST_GTS
+from tap_zendesk_incremental.settings import CONFIG_SCHEMA, parse_start_date
 
 ROOT = Path(__file__).resolve().parent.parent
 README = ROOT / "README.md"
@@ -121,3 +123,16 @@ def test_readme_quickstart_uses_the_declared_job_and_environment(readme: str) ->
     assert "meltano --environment=sandbox run zendesk-to-jsonl" in command
     assert [job["name"] for job in project["jobs"]] == ["zendesk-to-jsonl"]
     assert "sandbox" in [environment["name"] for environment in project["environments"]]
+
+
+def test_meltano_sandbox_environment_matches_the_sandbox_defaults() -> None:
+    """`meltano --environment=sandbox` reaches `python -m tap_zendesk_incremental.sandbox`."""
+    project = yaml.safe_load((ROOT / "meltano.yml").read_text(encoding="utf-8"))
+    (environment,) = [env for env in project["environments"] if env["name"] == "sandbox"]
+    (extractor,) = environment["config"]["plugins"]["extractors"]
+    config = extractor["config"]
+    defaults = parse_args([])
+    assert config["api_url"] == f"http://127.0.0.1:{defaults.port}"
+    assert config["email"] == defaults.email
+    assert config["api_token"] == defaults.api_token
+    assert parse_start_date(config["start_date"]).timestamp() <= FIRST_GTS
