@@ -195,6 +195,17 @@ def test_scripted_faults(sb: ZendeskSandbox) -> None:
     assert [r.fault for r in sb.requests[-5:]] == ["reset", "truncated", "html502", "badjson", None]
 
 
+def test_random_faults_are_reproducible() -> None:
+    def statuses() -> list[int]:
+        faults = Faults(fail_rate=0.5, fail_kinds=("500", "503"), fault_seed=4)
+        with ZendeskSandbox(tickets=20, faults=faults) as sb:
+            return [get(f"{sb.url}{TIME}?start_time=0", basic(sb))[0] for _ in range(12)]
+
+    first = statuses()
+    assert first == statuses()
+    assert {200, 500, 503} <= set(first)
+
+
 def test_changes_move_tickets_to_the_end() -> None:
     with ZendeskSandbox(tickets=300, seed=3) as sb:
         before = sb.tickets[5]

@@ -173,6 +173,8 @@ def cursor_page(
         rows, last, end_of_stream = select(store, store.first_after(position), stop, options,
                                            grow=False)
         after = store.index[last] if last is not None else position
+    # before_cursor: where this page started (re-reads it). Zendesk's points backwards, which
+    # no export client uses; it is here so the response has the documented shape.
     before_cursor, after_cursor = encode_cursor(position), encode_cursor(after)
     meta = {
         "after_url": _cursor_url(ctx, after_cursor, options), "after_cursor": after_cursor,

@@ -25,7 +25,16 @@ MIN_AGE = 61  # new changes land at least this old, so the export shows them at 
 class ZendeskSandbox:
     """A Zendesk account on 127.0.0.1 with deterministic tickets, switchable faults and limits.
 
-    The port is bound on construction (ticket URLs contain it); `start()` begins serving.
+    The port is bound on construction (ticket URLs contain it); `start()` begins serving and
+    the context manager does both ends. What tests use:
+
+    - `url`, `email`, `api_token`, `access_token`: the client's settings.
+    - `tickets` (id -> latest ticket), `users`, `groups`, `organizations`, `metric_sets`:
+      read-only mappings, decoded or built on access (a fresh dict each time).
+    - `touch`, `delete`, `add_tickets`, `add_same_second`: changes, visible at once.
+    - `faults` (switches, mutable while serving), `fail_next(kind, n)`: what goes wrong.
+    - `requests` (a list of `RequestRecord`, clearable), `count_429`: what happened.
+    - `same_second_gts`: the second holding the `same_second_tickets` block, if any.
     """
 
     def __init__(
