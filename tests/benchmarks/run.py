@@ -1,0 +1,205 @@
+"""Speed, memory and request counts of the tap against the sandbox, next to a stdlib floor.
+
+    python tests/benchmarks/run.py [--tickets 20000,200000] [--repeat 1] [--seed 7]
+
+For each size: a sandbox with that many tickets (pages encoded once and served from memory,
+warmed by an untimed pass), then, alternating `--repeat` times, the floor (`floor.py`) and the
+tap, each a fresh process timed from start to exit with stdout to /dev/null (best run kept).
+The tap's peak RSS and CPU time come from its own rusage (wait4); its requests from the
+sandbox's request log. One more tap run at the first size (or every size with
+`--count-all`) captures stdout to count STATE messages and check each ticket came once.
+Prints a table and writes it as JSON to tests/benchmarks/results/<UTC timestamp>.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from harness import (
+    PER_PAGE,
+    RESULTS,
+    Measured,
+    check,
+    count_messages,
+    environment,
+    floor_command,
+    floor_counts,
+    git_info,
+    hold_all_pages,
+    run_measured,
+    tap_command,
+    timestamp,
+    warm_up,
+    write_config,
+)
+
+from tap_zendesk_incremental.sandbox import ZendeskSandbox
+
+RATIO_MEANING = (
+    "ratio = tap seconds / floor seconds, wall clock, process start to exit "
+    "(<= 1.0: the tap is at least as fast as the floor); cpu ratio = the same with CPU seconds"
+)
+
+
+def sizes(text: str) -> list[int]:
+    """`20000,200000` -> [20000, 200000]."""
+    values = [int(part.replace("_", "")) for part in text.split(",") if part.strip()]
+    if not values or min(values) <= 0:
+        msg = "give ticket counts above 0, comma separated"
+        raise argparse.ArgumentTypeError(msg)
+    return values
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--tickets", type=sizes, default=[20_000, 200_000], help="sizes")
+    parser.add_argument("--repeat", type=int, default=1, help="timed runs per size (best kept)")
+    parser.add_argument("--seed", type=int, default=7, help="sandbox data seed")
+    parser.add_argument(
+        "--count-all", action="store_true", help="count STATE messages at every size"
+    )
+    parser.add_argument("--no-json", action="store_true", help="do not write results/*.json")
+    return parser.parse_args(argv)
+
+
+def measure_size(tickets: int, args: argparse.Namespace, *, count: bool) -> dict[str, Any]:
+    """Floor and tap at one size, on one sandbox whose pages are already encoded."""
+    print(f"-- {tickets:,} tickets: building the sandbox", file=sys.stderr, flush=True)
+    with (
+        ZendeskSandbox(tickets=tickets, seed=args.seed, port=0) as sandbox,
+        tempfile.TemporaryDirectory() as scratch,
+    ):
+        config = write_config(sandbox, Path(scratch))
+        cached = hold_all_pages(sandbox)
+        # Untimed: every page into the sandbox's cache, both programs' files into the OS's.
+        warm_up(sandbox)
+        check(run_measured([sys.executable, "-c", "import json, http.client"]), "python")
+        check(run_measured([*tap_command(config)[:-2], "--about"]), "tap --about (warm-up)")
+
+        floors: list[Measured] = []
+        taps: list[Measured] = []
+        requests: list[int] = []
+        for attempt in range(args.repeat):
+            print(f"   timed run {attempt + 1}/{args.repeat}", file=sys.stderr, flush=True)
+            floors.append(check(run_measured(floor_command(sandbox)), "floor"))
+            before = len(sandbox.requests)
+            taps.append(check(run_measured(tap_command(config)), "tap"))
+            requests.append(len(sandbox.requests) - before)
+
+        messages = None
+        if count:
+            print("   counting messages", file=sys.stderr, flush=True)
+            with tempfile.TemporaryFile() as output:
+                check(run_measured(tap_command(config), stdout=output), "tap (counting)")
+                output.seek(0)
+                messages = count_messages(output)
+
+    floor = min(floors, key=lambda run: run.seconds)
+    tap = min(taps, key=lambda run: run.seconds)
+    floor_records, pages = floor_counts(floor)
+    return {
+        "tickets": tickets,
+        "pages": pages,
+        "page_cache_holds_all": cached,
+        "floor_records": floor_records,
+        "floor_seconds": round(floor.seconds, 3),
+        "floor_cpu_seconds": round(floor.cpu_seconds, 3),
+        "floor_records_per_second": round(floor_records / floor.seconds),
+        "tap_seconds": round(tap.seconds, 3),
+        "tap_cpu_seconds": round(tap.cpu_seconds, 3),
+        "tap_records_per_second": round(tickets / tap.seconds),
+        "ratio": round(tap.seconds / floor.seconds, 3),
+        "cpu_ratio": round(tap.cpu_seconds / floor.cpu_seconds, 3),
+        "tap_peak_rss_mib": round(max(run.max_rss_mib for run in taps), 1),
+        "tap_requests": requests[0],
+        "tap_requests_per_1000_tickets": round(requests[0] * 1000 / tickets, 3),
+        "all_floor_seconds": [round(run.seconds, 3) for run in floors],
+        "all_tap_seconds": [round(run.seconds, 3) for run in taps],
+        "all_tap_requests": requests,
+        "messages": messages,
+    }
+
+
+COLUMNS = (
+    ("tickets", "tickets", "{:,}"),
+    ("pages", "pages", "{:,}"),
+    ("floor s", "floor_seconds", "{:.2f}"),
+    ("floor rec/s", "floor_records_per_second", "{:,}"),
+    ("floor cpu s", "floor_cpu_seconds", "{:.2f}"),
+    ("tap s", "tap_seconds", "{:.2f}"),
+    ("tap rec/s", "tap_records_per_second", "{:,}"),
+    ("ratio", "ratio", "{:.2f}"),
+    ("tap cpu s", "tap_cpu_seconds", "{:.2f}"),
+    ("cpu ratio", "cpu_ratio", "{:.2f}"),
+    ("peak RSS MiB", "tap_peak_rss_mib", "{:.1f}"),
+    ("requests", "tap_requests", "{:,}"),
+    ("req/1k tickets", "tap_requests_per_1000_tickets", "{:.2f}"),
+    ("STATE", "state_messages", "{:,}"),
+)
+
+
+def table(rows: list[dict[str, Any]]) -> str:
+    """A plain text table, one line per size."""
+    cells = [[title for title, _, _ in COLUMNS]]
+    for row in rows:
+        states = (row["messages"] or {}).get("by_type", {}).get("STATE")
+        values = {**row, "state_messages": states}
+        cells.append(
+            ["-" if values[key] is None else form.format(values[key]) for _, key, form in COLUMNS]
+        )
+    widths = [max(len(line[i]) for line in cells) for i in range(len(COLUMNS))]
+    return "\n".join(
+        "  ".join(cell.rjust(width) for cell, width in zip(line, widths, strict=True))
+        for line in cells
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    rows = [
+        measure_size(tickets, args, count=args.count_all or index == 0)
+        for index, tickets in enumerate(args.tickets)
+    ]
+    result = {
+        "timestamp": timestamp(),
+        "git": git_info(),
+        "environment": environment(),
+        "settings": {"seed": args.seed, "repeat": args.repeat, "per_page": PER_PAGE},
+        "ratio_meaning": RATIO_MEANING,
+        "sizes": rows,
+    }
+    print(table(rows))
+    print(RATIO_MEANING)
+    if len(rows) > 1:
+        first, last = rows[0], rows[-1]
+        growth = last["tap_peak_rss_mib"] - first["tap_peak_rss_mib"]
+        print(
+            f"peak RSS {first['tap_peak_rss_mib']:.1f} MiB at {first['tickets']:,} -> "
+            f"{last['tap_peak_rss_mib']:.1f} MiB at {last['tickets']:,} tickets ({growth:+.1f})"
+        )
+    for row in rows:
+        if row["messages"]:
+            messages = row["messages"]
+            once = messages["records"] == messages["unique_ids"] == row["tickets"]
+            print(
+                f"{row['tickets']:,} tickets: messages {messages['by_type']}; "
+                f"each ticket exactly once: {'yes' if once else 'NO'}"
+            )
+    changed = result["git"]["uncommitted"]
+    print(f"commit {result['git']['commit'][:12]}", end="")
+    print(f" + uncommitted: {', '.join(changed)}" if changed else "")
+    if not args.no_json:
+        RESULTS.mkdir(exist_ok=True)
+        path = RESULTS / f"{result['timestamp']}.json"
+        path.write_text(json.dumps(result, indent=2) + "\n")
+        print(f"written {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
