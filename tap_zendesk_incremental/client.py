@@ -11,6 +11,7 @@ import backoff
 import requests
 from singer_sdk.authenticators import BasicAuthenticator, BearerTokenAuthenticator
 from singer_sdk.exceptions import RetriableAPIError
+from singer_sdk.helpers.conform import TypeConformanceLevel
 from singer_sdk.streams import RESTStream
 from typing_extensions import override
 
@@ -56,12 +57,17 @@ class ZendeskStream(RESTStream[Any]):
 
     # The first backoff wait, in seconds; doubled on each retry up to MAX_BACKOFF_SECONDS.
     retry_base_seconds: float = 1.0
+    # Zendesk's JSON holds only JSON types: the SDK's per-value conformance pass (most of its
+    # time per record) has nothing to convert. Undeclared fields: see keep_declared_fields.
+    TYPE_CONFORMANCE_LEVEL = TypeConformanceLevel.NONE
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.pacer = Pacer(self.config["max_requests_per_minute"])
+        self.pacer = Pacer(int(self.config.get("max_requests_per_minute") or 10))
         self.retries = 0
         self.rate_limited = 0
+        self.declared = frozenset(self.schema["properties"])
+        self.undeclared: set[str] = set()
 
     @property
     @override
@@ -92,8 +98,8 @@ class ZendeskStream(RESTStream[Any]):
 
     @property
     @override
-    def timeout(self) -> int:
-        return self.config["request_timeout"]
+    def timeout(self) -> float:  # type: ignore[override]
+        return float(self.config["request_timeout"])  # a config file's numbers are Decimals
 
     @override
     def validate_response(self, response: requests.Response) -> None:
@@ -118,7 +124,7 @@ class ZendeskStream(RESTStream[Any]):
             self.backoff_wait_generator,
             TRANSIENT_ERRORS,
             max_tries=None,
-            max_time=self.config["max_retry_seconds"],
+            max_time=float(self.config["max_retry_seconds"]),
             on_backoff=self.backoff_handler,
             jitter=None,  # applied in backoff_wait_generator, never to a Retry-After
             logger=None,  # backoff_handler logs each retry in one line
@@ -157,6 +163,33 @@ class ZendeskStream(RESTStream[Any]):
             describe_error(error),
             level=logging.WARNING,
         )
+
+    @override
+    def log(self, message: str, *args: Any, level: int = logging.INFO, **kwargs: Any) -> None:
+        # The tap ends a failed run with its own one-line error (tap.py): the SDK's generic
+        # line about the same failure would only be a second ERROR line to read.
+        if message.startswith("An unhandled error occurred while syncing"):
+            level = logging.DEBUG
+        super().log(message, *args, level=level, **kwargs)
+
+    def keep_declared_fields(self, record: dict[str, Any]) -> None:
+        """Drop top-level fields the schema does not declare, naming new ones once.
+
+        A field Zendesk adds tomorrow must not crash the tap, nor reach a strict target that
+        validates records against the SCHEMA it was sent.
+        """
+        if not (names := record.keys() - self.declared):
+            return
+        for name in names:
+            del record[name]
+        if names - self.undeclared:
+            self.undeclared |= names
+            self.log(
+                "Zendesk sent %s fields this tap's schema does not declare, left out: %s",
+                self.name,
+                ", ".join(sorted(self.undeclared)),
+                level=logging.WARNING,
+            )
 
     @override
     def get_url_params(self, context: Context | None, next_page_token: Any) -> dict[str, Any]:

@@ -84,3 +84,68 @@ TICKET = th.PropertiesList(
     th.Property("via", VIA),
     th.Property("metric_set", OPEN_OBJECT),  # only with include=metric_sets
 ).to_dict()
+
+# Sideloads (`include=`): the current state of the objects the exported tickets refer to.
+_ID = th.Property("id", th.IntegerType, required=True, nullable=False)
+USER = th.PropertiesList(
+    _ID,
+    *_props(
+        th.StringType,
+        (
+            "url name email time_zone iana_time_zone phone shared_phone_number locale role "
+            "external_id alias signature details notes ticket_restriction"
+        ),
+    ),
+    *_props(th.IntegerType, "locale_id organization_id role_type custom_role_id default_group_id"),
+    *_props(
+        th.BooleanType,
+        (
+            "verified active shared shared_agent two_factor_auth_enabled moderator "
+            "only_private_comments restricted_agent suspended report_csv"
+        ),
+    ),
+    *_props(th.DateTimeType, "created_at updated_at last_login_at"),
+    th.Property("tags", th.ArrayType(th.StringType)),
+    th.Property("photo", OPEN_OBJECT),
+    th.Property("user_fields", OPEN_OBJECT),
+).to_dict()
+GROUP = th.PropertiesList(
+    _ID,
+    *_props(th.StringType, "url name description"),
+    *_props(th.BooleanType, "default deleted is_public"),
+    *_props(th.DateTimeType, "created_at updated_at"),
+).to_dict()
+ORGANIZATION = th.PropertiesList(
+    _ID,
+    *_props(th.StringType, "url name external_id details notes"),
+    *_props(th.BooleanType, "shared_tickets shared_comments"),
+    th.Property("group_id", th.IntegerType),
+    *_props(th.ArrayType(th.StringType), "domain_names tags"),
+    *_props(th.DateTimeType, "created_at updated_at"),
+    th.Property("organization_fields", OPEN_OBJECT),
+).to_dict()
+MINUTES = th.ObjectType(
+    th.Property("calendar", th.IntegerType), th.Property("business", th.IntegerType)
+)
+TICKET_METRIC_SET = th.PropertiesList(
+    _ID,
+    th.Property("ticket_id", th.IntegerType),
+    th.Property("url", th.StringType),
+    *_props(th.IntegerType, "group_stations assignee_stations reopens replies"),
+    *_props(
+        th.DateTimeType,
+        (
+            "created_at updated_at assignee_updated_at requester_updated_at status_updated_at "
+            "initially_assigned_at assigned_at solved_at latest_comment_added_at "
+            "custom_status_updated_at"
+        ),
+    ),
+    *_props(
+        MINUTES,
+        (
+            "reply_time_in_minutes reply_time_in_seconds first_resolution_time_in_minutes "
+            "full_resolution_time_in_minutes agent_wait_time_in_minutes "
+            "requester_wait_time_in_minutes on_hold_time_in_minutes"
+        ),
+    ),
+).to_dict()

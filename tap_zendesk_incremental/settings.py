@@ -5,6 +5,7 @@ from __future__ import annotations
 import ipaddress
 import re
 from datetime import datetime, timezone
+from decimal import Decimal
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -202,7 +203,7 @@ def _ranges(config: dict[str, Any]) -> str | None:
             continue
         if (
             isinstance(value, bool)
-            or not isinstance(value, (int, float))
+            or not isinstance(value, (int, float, Decimal))  # config files give Decimals
             or not (low <= value <= high)
         ):
             return f"`{name}` is {value!r}: use a number of {unit} from {low} to {high}"

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import logging
 from operator import itemgetter
 from typing import TYPE_CHECKING, Any
 
-from singer_sdk.helpers.conform import TypeConformanceLevel
 from singer_sdk.streams.rest import HTTPRequest
 from typing_extensions import override
 
@@ -25,7 +23,6 @@ if TYPE_CHECKING:
     from singer_sdk.streams.rest import PageContext
 
 _BY_SECOND = itemgetter("generated_timestamp")
-TICKET_FIELDS = frozenset(TICKET["properties"])
 
 
 class SecondLedger:
@@ -73,15 +70,13 @@ class TicketsStream(ZendeskStream):
     replication_key = "end_time"
     is_sorted = True  # per-record `end_time` never decreases, so every STATE is resumable
     schema = TICKET
-    # Zendesk's JSON holds only JSON types: the SDK's per-value conformance pass (most of its
-    # time per record) has nothing to convert. Unknown top-level fields are dropped below.
-    TYPE_CONFORMANCE_LEVEL = TypeConformanceLevel.NONE
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.ledger = SecondLedger({})
         self.duplicates = 0
-        self.new_fields: set[str] = set()
+        self.page: dict[str, Any] = {}  # the page being written, for the sideload streams
+        self._page_to_share = False
         self.progress = Progress()
         self._page: tuple[requests.Response, dict[str, Any] | None] | None = None
         self._requested = ExportPosition(0)
@@ -122,6 +117,8 @@ class TicketsStream(ZendeskStream):
             params["start_time"] = position.start_time
         if self.config["exclude_deleted"]:
             params["exclude_deleted"] = "true"
+        if includes := sorted({s.include for s in self.child_streams if s.selected}):
+            params["include"] = ",".join(includes)  # type: ignore[attr-defined]
         path = self.cursor_path if position.drain else self.path
         return HTTPRequest(
             url=f"{self.url_base}{path}", method="GET", headers=self.http_headers, params=params
@@ -152,6 +149,7 @@ class TicketsStream(ZendeskStream):
         tickets: list[dict[str, Any]] = page["tickets"]
         tickets.sort(key=_BY_SECOND)  # sorted already; this makes sure, in linear time
         drained_second = self._requested.start_time if self._requested.drain else None
+        self.page, self._page_to_share = page, True
         written = 0
         for ticket in tickets:
             if drained_second is not None and ticket["generated_timestamp"] != drained_second:
@@ -159,8 +157,7 @@ class TicketsStream(ZendeskStream):
             if self.ledger.seen(ticket):
                 self.duplicates += 1
                 continue
-            if unknown := ticket.keys() - TICKET_FIELDS:
-                self.drop_new_fields(ticket, unknown)
+            self.keep_declared_fields(ticket)
             ticket["end_time"] = max(ticket["generated_timestamp"], self.ledger.second)
             yield ticket
             # Back here, the SDK has written the record and moved the bookmark to it.
@@ -168,17 +165,15 @@ class TicketsStream(ZendeskStream):
             written += 1
         self.after_page(page, written)
 
-    def drop_new_fields(self, ticket: dict[str, Any], names: set[str]) -> None:
-        """Drop fields the schema does not declare (strict targets would refuse them)."""
-        for name in names:
-            del ticket[name]
-        if names - self.new_fields:
-            self.new_fields |= names
-            self.log(
-                "Zendesk sent ticket fields this tap's schema does not declare, left out: %s",
-                ", ".join(sorted(names)),
-                level=logging.WARNING,
-            )
+    @override
+    def generate_child_contexts(
+        self, record: dict[str, Any], context: Context | None
+    ) -> Iterable[Context | None]:
+        # Once per page, before its first ticket is written (so before the page's STATE),
+        # the sideload streams write the page's related objects.
+        if self._page_to_share:
+            self._page_to_share = False
+            yield {"tickets_page": self.progress.pages + 1}
 
     def after_page(self, page: dict[str, Any], written: int) -> None:
         """Move the bookmark to the page's `end_time`, write a STATE and log the progress."""

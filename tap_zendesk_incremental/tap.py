@@ -12,8 +12,14 @@ from singer_sdk.exceptions import ConfigValidationError, FatalAPIError, Retriabl
 from singer_sdk.singerlib import StateMessage
 from typing_extensions import override
 
-from tap_zendesk_incremental.client import describe_error
+from tap_zendesk_incremental.client import ZendeskStream, describe_error
 from tap_zendesk_incremental.settings import CONFIG_SCHEMA, config_problems
+from tap_zendesk_incremental.sideloads import (
+    GroupsStream,
+    OrganizationsStream,
+    TicketMetricSetsStream,
+    UsersStream,
+)
 from tap_zendesk_incremental.streams import TicketsStream
 
 RESUME_HINT = "the next run resumes from the last STATE"
@@ -41,16 +47,20 @@ class TapZendeskIncremental(Tap):
     message_writer_class = SingerOutput
 
     @override
-    def discover_streams(self) -> list[TicketsStream]:
-        return [TicketsStream(self)]
+    def discover_streams(self) -> list[ZendeskStream]:
+        tickets = TicketsStream(self)
+        sideloads = (UsersStream, GroupsStream, OrganizationsStream, TicketMetricSetsStream)
+        return [tickets, *(stream(self, tickets) for stream in sideloads)]
 
     @override
     def _validate_config(self, *, raise_errors: bool = True) -> list[str]:
-        # Friendlier than JSON-Schema messages: each names the setting and the fix.
-        problems = config_problems(self._config)
-        if problems and raise_errors:
-            raise ConfigValidationError(problems[0], errors=problems)
-        return problems or super()._validate_config(raise_errors=raise_errors)
+        # The SDK's JSON-Schema pass also fills in the defaults; our checks come first in the
+        # report because each names the setting and the fix.
+        schema_errors = super()._validate_config(raise_errors=False)
+        errors = config_problems(self._config) + schema_errors
+        if errors and raise_errors:
+            raise ConfigValidationError(errors[0], errors=errors)
+        return errors
 
     @override
     @classmethod

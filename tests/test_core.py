@@ -24,6 +24,19 @@ def _stop_sandbox():
     SANDBOX.stop()
 
 
+CONFIG = config_for(SANDBOX, per_page=200)
+
+
+def everything_selected(config: dict) -> dict:
+    """The discovered catalog with every stream selected (sideloads are opt-in by default)."""
+    catalog = TapZendeskIncremental(config=config).catalog_dict
+    for stream in catalog["streams"]:
+        for entry in stream["metadata"]:
+            if entry["breadcrumb"] == []:
+                entry["metadata"]["selected"] = True
+    return catalog
+
+
 TestTapZendeskIncremental = get_tap_test_class(
-    TapZendeskIncremental, config=config_for(SANDBOX, per_page=200)
+    TapZendeskIncremental, config=CONFIG, catalog=everything_selected(CONFIG)
 )

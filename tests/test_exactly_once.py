@@ -28,7 +28,7 @@ def records_before(run: Run, state_index: int) -> list[dict]:
             states += 1
             if states == state_index:
                 return records
-        elif message["type"] == "RECORD":
+        elif message["type"] == "RECORD" and message["stream"] == "tickets":
             records.append(message["record"])
     raise AssertionError("no such STATE")
 

@@ -1,0 +1,124 @@
+"""Users, groups, organizations and ticket metric sets, from the tickets export's own pages.
+
+With `include=` Zendesk sends, beside each page's tickets, the current state of the objects
+those tickets refer to. These streams are child streams of `tickets`: once per page, before the
+page's first ticket (so before the STATE that moves past the page), they write that page's
+objects. No extra request is made, and `tickets` keeps the only bookmark.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from typing_extensions import override
+
+from tap_zendesk_incremental import schemas
+from tap_zendesk_incremental.client import ZendeskStream
+from tap_zendesk_incremental.streams import TicketsStream
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+    from singer_sdk import Tap
+    from singer_sdk.helpers.types import Context
+
+# Ids remembered per stream to write each object once per run; past this many, the oldest are
+# forgotten (an object seen again after that is written again: a repeat, never a loss).
+REMEMBERED_IDS = 200_000
+
+
+class SideloadStream(ZendeskStream):
+    """Objects of one sideload, each written once per run in its newest version."""
+
+    parent_stream_type = TicketsStream
+    selected_by_default = False  # opt in through the catalog (meltano `select`)
+    primary_keys = ("id",)
+    state_partitioning_keys: ClassVar[list[str]] = []  # no per-page state: tickets has it
+    include: ClassVar[str]  # the `include=` name, also the key of the page's array
+
+    def __init__(self, tap: Tap, tickets: TicketsStream) -> None:
+        super().__init__(tap)
+        self.tickets = tickets
+        self.written: dict[int, str] = {}  # id -> updated_at of the version written
+        self.schema_written = False
+
+    @override
+    def get_records(self, context: Context | None) -> Iterable[dict[str, Any]]:
+        for obj in self.objects(self.tickets.page):
+            if self.is_newer(obj):
+                self.keep_declared_fields(obj)
+                yield obj
+
+    def objects(self, page: dict[str, Any]) -> list[dict[str, Any]]:
+        """This stream's objects in one export page."""
+        return page.get(self.include) or []
+
+    def is_newer(self, obj: dict[str, Any]) -> bool:
+        """True, and remembered, unless this version (or a newer one) was written this run."""
+        object_id, updated_at = obj.get("id"), obj.get("updated_at") or ""
+        if object_id is None:
+            return False
+        seen = self.written.pop(object_id, None)
+        if seen is not None and seen >= updated_at:
+            self.written[object_id] = seen
+            return False
+        self.written[object_id] = updated_at
+        if len(self.written) > REMEMBERED_IDS:
+            del self.written[next(iter(self.written))]
+        return True
+
+    @override
+    def _write_schema_message(self) -> None:
+        # The SDK syncs a child once per parent context (here: per page); one SCHEMA per run is
+        # enough, and some targets flush their batches on every SCHEMA.
+        if not self.schema_written:
+            self.schema_written = True
+            super()._write_schema_message()
+
+    @override
+    def get_new_paginator(self) -> None:
+        return None
+
+    @property
+    @override
+    def url_base(self) -> str:
+        return self.tickets.url_base
+
+
+class UsersStream(SideloadStream):
+    """Requesters, submitters, assignees, collaborators and followers of the exported tickets."""
+
+    name = "users"
+    include = "users"
+    schema = schemas.USER
+
+
+class GroupsStream(SideloadStream):
+    """Groups the exported tickets are assigned to."""
+
+    name = "groups"
+    include = "groups"
+    schema = schemas.GROUP
+
+
+class OrganizationsStream(SideloadStream):
+    """Organizations of the exported tickets."""
+
+    name = "organizations"
+    include = "organizations"
+    schema = schemas.ORGANIZATION
+
+
+class TicketMetricSetsStream(SideloadStream):
+    """Ticket metrics (reply and resolution times, reopens...) of the exported tickets."""
+
+    name = "ticket_metric_sets"
+    include = "metric_sets"
+    schema = schemas.TICKET_METRIC_SET
+
+    @override
+    def objects(self, page: dict[str, Any]) -> list[dict[str, Any]]:
+        # Zendesk documents `metric_set` inside each ticket; a top-level array also occurs.
+        if metric_sets := page.get("metric_sets"):
+            return metric_sets
+        return [t["metric_set"] for t in page.get("tickets", ()) if t.get("metric_set")]
