@@ -204,6 +204,9 @@ def test_two_meltano_runs_export_everything_then_only_what_changed(
     first = read_jsonl(output)
     assert versions(first) == latest_versions(sb)
     assert len(first) == len(sb.tickets)  # each ticket exactly once
+    # meltano.yml selects `tickets` only: the sideload streams stay opt-in.
+    assert [path.name for path in output.parent.iterdir()] == ["tickets.jsonl"]
+    assert not any("include" in request.params for request in sb.requests)
 
     bookmark = meltano.state()["singer_state"]["bookmarks"]["tickets"]
     assert bookmark["replication_key"] == "end_time"
