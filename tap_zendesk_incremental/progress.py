@@ -66,10 +66,10 @@ class Progress:
         pace = (last_position - first_position) / max(last_at - first_at, 1e-6)
         return f"about {duration(behind / pace)}" if pace > 0 else "(unknown: no progress)"
 
-    def summary(self, duplicates: int, retries: int, rate_limited: int) -> str:
-        """The run in one line."""
+    def summary(self, outcome: str, duplicates: int, retries: int, rate_limited: int) -> str:
+        """The run in one line; `outcome` is "finished" or "stopped"."""
         return (
-            f"Export finished: {self.tickets} tickets, {self.pages} pages, {duplicates} "
+            f"Export {outcome}: {self.tickets} tickets, {self.pages} pages, {duplicates} "
             f"duplicates dropped, {retries} retries, {rate_limited} rate-limited (429), "
             f"{self.clock() - self.started:.1f} seconds"
         )

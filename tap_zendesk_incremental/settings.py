@@ -103,10 +103,31 @@ CONFIG_SCHEMA = th.PropertiesList(
 ).to_dict()
 
 
+SECRETS = ("api_token", "access_token")
+TEXT_SETTINGS = ("subdomain", "email", *SECRETS, "start_date", "api_url")
+
+
 def config_problems(config: dict[str, Any]) -> list[str]:
     """Each problem in the config as one line that names the setting and the fix."""
-    checks = (_location, _auth, _start_date, _ranges)
+    checks = (_text, _location, _auth, _start_date, _ranges)
     return [problem for check in checks if (problem := check(config))]
+
+
+def redact(message: str, config: dict[str, Any]) -> str:
+    """The message with every secret setting's value masked."""
+    for name in SECRETS:
+        if value := config.get(name):
+            message = message.replace(str(value), "***")
+    return message
+
+
+def _text(config: dict[str, Any]) -> str | None:
+    for name in TEXT_SETTINGS:
+        value = config.get(name)
+        if value is not None and not isinstance(value, str):
+            # Never echo the value: it may be a token that YAML or JSON read as a number.
+            return f"`{name}` must be text, not a {type(value).__name__}: quote it in the config"
+    return None
 
 
 def _location(config: dict[str, Any]) -> str | None:

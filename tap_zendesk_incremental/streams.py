@@ -92,12 +92,16 @@ class TicketsStream(ZendeskStream):
 
     @override
     def get_records(self, context: Context | None) -> Iterable[dict[str, Any]]:
+        outcome = "stopped"
         try:
             yield from super().get_records(context)
+            outcome = "finished"
         finally:
-            # Also on an error: the STATE that covers every record written so far.
+            # Also on an error or a signal: the STATE that covers every record written so far.
             self.write_state()
-            self.log(self.progress.summary(self.duplicates, self.retries, self.rate_limited))
+            self.log(
+                self.progress.summary(outcome, self.duplicates, self.retries, self.rate_limited)
+            )
 
     @override
     def get_new_paginator(self) -> ExportPaginator:

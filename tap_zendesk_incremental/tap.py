@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import requests
 from singer_sdk import Tap
@@ -13,7 +13,7 @@ from singer_sdk.singerlib import StateMessage
 from typing_extensions import override
 
 from tap_zendesk_incremental.client import ZendeskStream, describe_error
-from tap_zendesk_incremental.settings import CONFIG_SCHEMA, config_problems
+from tap_zendesk_incremental.settings import CONFIG_SCHEMA, config_problems, redact
 from tap_zendesk_incremental.sideloads import (
     GroupsStream,
     OrganizationsStream,
@@ -21,6 +21,9 @@ from tap_zendesk_incremental.sideloads import (
     UsersStream,
 )
 from tap_zendesk_incremental.streams import TicketsStream
+
+if TYPE_CHECKING:
+    from types import FrameType
 
 RESUME_HINT = "the next run resumes from the last STATE"
 
@@ -55,12 +58,24 @@ class TapZendeskIncremental(Tap):
     @override
     def _validate_config(self, *, raise_errors: bool = True) -> list[str]:
         # The SDK's JSON-Schema pass also fills in the defaults; our checks come first in the
-        # report because each names the setting and the fix.
-        schema_errors = super()._validate_config(raise_errors=False)
+        # report because each names the setting and the fix. Schema messages quote values, so
+        # secrets are masked in them.
+        schema_errors = [
+            redact(e, self._config) for e in super()._validate_config(raise_errors=False)
+        ]
         errors = config_problems(self._config) + schema_errors
         if errors and raise_errors:
             raise ConfigValidationError(errors[0], errors=errors)
         return errors
+
+    @override
+    def _handle_termination(self, signum: int, frame: FrameType | None) -> None:
+        # The SDK writes the STATE, then exits 0; a stopped export is not a success to a
+        # scheduler, so exit as a shell reports a signal (143 for SIGTERM, 130 for SIGINT).
+        try:
+            super()._handle_termination(signum, frame)
+        except SystemExit:
+            raise SystemExit(128 + signum) from None
 
     @override
     @classmethod

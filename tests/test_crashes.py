@@ -226,6 +226,12 @@ def test_sigterm_and_sigint_end_the_run_without_a_traceback(name, outcomes):
 
 
 @pytest.mark.parametrize("name", INTERRUPTS)
+def test_a_stopped_export_does_not_exit_as_a_success(name, outcomes):
+    # As a shell reports a signal: 143 after SIGTERM, 130 after SIGINT; a scheduler retries.
+    assert outcomes[name].exit_code == 128 + SCENARIOS[name].signum
+
+
+@pytest.mark.parametrize("name", INTERRUPTS)
 def test_a_state_is_written_on_the_way_out(name, outcomes):
     stopped = outcomes[name].stopped
     assert stopped

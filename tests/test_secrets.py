@@ -213,10 +213,6 @@ def test_a_password_in_api_url_is_not_echoed(runs):
     assert leaks(run) == []
 
 
-@pytest.mark.xfail(
-    reason="the SDK's JSON-Schema message quotes the value: '<token> is not of type string'",
-    strict=True,
-)
 def test_a_token_of_the_wrong_type_is_not_echoed(runs):
     run = runs[NUMERIC_API_TOKEN].run
     assert run.exit_code != 0
