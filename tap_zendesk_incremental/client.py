@@ -23,7 +23,6 @@ if TYPE_CHECKING:
 
     from backoff.types import Details
     from requests.auth import AuthBase
-    from singer_sdk.helpers.types import Context
 
 # What a retry can cure: the SDK's own list of transient failures.
 TRANSIENT_ERRORS = (
@@ -190,10 +189,6 @@ class ZendeskStream(RESTStream[Any]):
                 ", ".join(sorted(self.undeclared)),
                 level=logging.WARNING,
             )
-
-    @override
-    def get_url_params(self, context: Context | None, next_page_token: Any) -> dict[str, Any]:
-        return {}
 
 
 def describe_error(error: BaseException | None) -> str:

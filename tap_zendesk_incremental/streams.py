@@ -78,7 +78,7 @@ class TicketsStream(ZendeskStream):
         self.page: dict[str, Any] = {}  # the page being written, for the sideload streams
         self._page_to_share = False
         self.progress = Progress()
-        self._page: tuple[requests.Response, dict[str, Any] | None] | None = None
+        self._decoded: tuple[requests.Response, dict[str, Any] | None] | None = None
         self._requested = ExportPosition(0)
 
     # Where the export starts and how it pages
@@ -135,14 +135,14 @@ class TicketsStream(ZendeskStream):
         super().validate_response(response)
         # Decoded here, once, so that a cut or non-JSON body is retried like a 5xx.
         page = None if responses.is_too_recent(response) else responses.decode_page(response)
-        self._page = (response, page)
+        self._decoded = (response, page)
 
     def read_page(self, response: requests.Response) -> dict[str, Any] | None:
         """The decoded page of a validated response; None when Zendesk says 'caught up'."""
-        if self._page is None or self._page[0] is not response:
+        if self._decoded is None or self._decoded[0] is not response:
             self.validate_response(response)
-        assert self._page is not None
-        return self._page[1]
+        assert self._decoded is not None
+        return self._decoded[1]
 
     @override
     def parse_response(self, response: requests.Response) -> Iterable[dict[str, Any]]:
