@@ -117,7 +117,8 @@ def redact(message: str, config: dict[str, Any]) -> str:
     """The message with every secret setting's value masked."""
     for name in SECRETS:
         if value := config.get(name):
-            message = message.replace(str(value), "***")
+            # As JSON-Schema messages quote a value: repr ('abc', 123); never bare substrings.
+            message = message.replace(repr(value), "***")
     return message
 
 

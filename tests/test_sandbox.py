@@ -122,9 +122,14 @@ def test_cursor_export_gives_every_ticket_once(sb: ZendeskSandbox) -> None:
 
 @pytest.mark.parametrize(
     ("query", "status"),
-    [("", 400), ("start_time=abc", 400), ("start_time=9999999999", 400),
-     ("start_time=0&per_page=1001", 400), ("start_time=0&include=last_audits", 400),
-     ("start_time=0&include=users,groups", 200)],
+    [
+        ("", 400),
+        ("start_time=abc", 400),
+        ("start_time=9999999999", 400),
+        ("start_time=0&per_page=1001", 400),
+        ("start_time=0&include=last_audits", 400),
+        ("start_time=0&include=users,groups", 200),
+    ],
 )
 def test_parameter_validation(sb: ZendeskSandbox, query: str, status: int) -> None:
     assert get_json(sb, f"{TIME}?{query}")[0] == status
@@ -239,10 +244,18 @@ def test_sideloads_hold_each_referenced_object_once(sb: ZendeskSandbox) -> None:
 
 
 def test_cli_serves_until_sigterm() -> None:
-    command = [sys.executable, "-m", "tap_zendesk_incremental.sandbox", "--tickets", "50",
-               "--port", "0"]
-    with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                          text=True) as child:
+    command = [
+        sys.executable,
+        "-m",
+        "tap_zendesk_incremental.sandbox",
+        "--tickets",
+        "50",
+        "--port",
+        "0",
+    ]
+    with subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    ) as child:
         line = child.stdout.readline()
         url = line.split()[3]
         sb_auth = "Basic " + base64.b64encode(b"admin@example.com/token:sandbox-api-token").decode()
@@ -265,5 +278,7 @@ def test_data_is_deterministic_and_complete() -> None:
     assert [t["id"] for t in tickets] == list(range(1, 201))
     required = {"id", "url", "subject", "status", "generated_timestamp", "custom_fields", "via"}
     assert all(required <= t.keys() for t in tickets)
-    assert all(t["updated_at"] is None or t["created_at"] is None
-               or t["created_at"] <= t["updated_at"] for t in tickets)
+    assert all(
+        t["updated_at"] is None or t["created_at"] is None or t["created_at"] <= t["updated_at"]
+        for t in tickets
+    )

@@ -1,7 +1,7 @@
 """A local, Zendesk-compatible HTTP server for the incremental ticket exports (stdlib only).
 
-    with ZendeskSandbox(tickets=2000, seed=1) as sb:
-        ...  # point the tap at sb.url with sb.email / sb.api_token
+with ZendeskSandbox(tickets=2000, seed=1) as sb:
+    ...  # point the tap at sb.url with sb.email / sb.api_token
 """
 
 from __future__ import annotations

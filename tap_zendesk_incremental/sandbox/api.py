@@ -38,18 +38,29 @@ ROUTES = {
     "/api/v2/incremental/tickets/cursor": "cursor",
     "/api/v2/incremental/tickets/cursor.json": "cursor",
 }
-NO_HELP_DESK = ("There is no help desk configured at this address. This means that the address "
-                "is available and that you can claim it at http://www.zendesk.com/signup")
-FORBIDDEN = {"error": "Forbidden", "description": "You do not have access to this page. Please "
-             "contact the account owner of this help desk for further help."}
+NO_HELP_DESK = (
+    "There is no help desk configured at this address. This means that the address "
+    "is available and that you can claim it at http://www.zendesk.com/signup"
+)
+FORBIDDEN = {
+    "error": "Forbidden",
+    "description": "You do not have access to this page. Please "
+    "contact the account owner of this help desk for further help.",
+}
 UNAUTHORIZED = {"error": "Couldn't authenticate you"}
-HTML_502 = ("<html><body><h1>502 Bad Gateway</h1><p>The server returned an invalid or incomplete "
-            "response.</p><hr><center>nginx</center></body></html>")
-HTML_200 = ("<!DOCTYPE html><html><head><title>Example Support</title></head><body>"
-            "<h1>We'll be back soon</h1><p>Scheduled maintenance in progress.</p></body></html>")
-BAD_START_TIME = {"error": "InvalidValue", "description": "Invalid start_time",
-                  "details": {"start_time": [{"error": "InvalidValue",
-                                              "description": "start_time is invalid"}]}}
+HTML_502 = (
+    "<html><body><h1>502 Bad Gateway</h1><p>The server returned an invalid or incomplete "
+    "response.</p><hr><center>nginx</center></body></html>"
+)
+HTML_200 = (
+    "<!DOCTYPE html><html><head><title>Example Support</title></head><body>"
+    "<h1>We'll be back soon</h1><p>Scheduled maintenance in progress.</p></body></html>"
+)
+BAD_START_TIME = {
+    "error": "InvalidValue",
+    "description": "Invalid start_time",
+    "details": {"start_time": [{"error": "InvalidValue", "description": "start_time is invalid"}]},
+}
 
 
 @dataclass(frozen=True)
@@ -92,11 +103,13 @@ def auth_kind(authorization: str | None) -> str | None:
 
 
 FAULT_RESPONSES = {
-    "500": lambda: json_response(500, {"error": "InternalServerError",
-                                       "description": "Something went wrong"}),
+    "500": lambda: json_response(
+        500, {"error": "InternalServerError", "description": "Something went wrong"}
+    ),
     "502": lambda: json_response(502, {"error": "BadGateway", "description": "Bad gateway"}),
-    "503": lambda: json_response(503, {"error": "DatabaseTimeout",
-                                       "description": "Database timed out"}, {"Retry-After": "1"}),
+    "503": lambda: json_response(
+        503, {"error": "DatabaseTimeout", "description": "Database timed out"}, {"Retry-After": "1"}
+    ),
     "504": lambda: json_response(504, {"error": "GatewayTimeout", "description": "Timed out"}),
     "html502": lambda: Response(502, HTML_502.encode(), HTML),
     "html200": lambda: Response(200, HTML_200.encode(), HTML),
@@ -112,8 +125,16 @@ FAULT_RESPONSES = {
 class Api:
     """The account's API: credentials, data, switches, and what happened so far."""
 
-    def __init__(self, store: TicketStore, people: People, base_url: str, *,
-                 credentials: tuple[str, str, str], per_page_max: int, faults: Faults) -> None:
+    def __init__(
+        self,
+        store: TicketStore,
+        people: People,
+        base_url: str,
+        *,
+        credentials: tuple[str, str, str],
+        per_page_max: int,
+        faults: Faults,
+    ) -> None:
         self.store, self.people, self.base_url = store, people, base_url
         self.email, self.api_token, self.access_token = credentials
         self.per_page_max = per_page_max
@@ -161,8 +182,9 @@ class Api:
             rate_headers = budget.headers(faults.rate_headers)
             if not budget.allowed:
                 retry = {"Retry-After": str(budget.resets)} if faults.retry_after_on_429 else {}
-                return json_response(429, {"error": "APIRateLimitExceeded"},
-                                     {**rate_headers, **retry})
+                return json_response(
+                    429, {"error": "APIRateLimitExceeded"}, {**rate_headers, **retry}
+                )
         response = self.faulty_or_page(endpoint, params, faults)
         response.headers.update(rate_headers)
         return response
@@ -191,8 +213,13 @@ class Api:
             cached = self.cache.get(version, key)
             if cached is not None:  # valid once means valid for good: time only moves forward
                 return Response(200, cached)
-            ctx = Context(self.base_url, int(time.time()), faults.same_second,
-                          faults.too_recent_status, self.per_page_max)
+            ctx = Context(
+                self.base_url,
+                int(time.time()),
+                faults.same_second,
+                faults.too_recent_status,
+                self.per_page_max,
+            )
             build = time_page if endpoint == "time" else cursor_page
             try:
                 body = build(store, self.people, params, ctx)

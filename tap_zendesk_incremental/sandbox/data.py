@@ -35,13 +35,44 @@ SETTINGS_POOL = 2048
 CHUNK = 1024  # tickets are built (lazily) in chunks of this many consecutive ids
 SUPPORT = '{"address":"support@example.zendesk.com","name":"Example Support"}'
 # Fields a ticket may carry as null even where Zendesk documents a value: consumers must cope.
-NULLABLE = ("url", "external_id", "type", "subject", "raw_subject", "description", "priority",
-            "recipient", "custom_status_id", "requester_id", "submitter_id", "assignee_id",
-            "organization_id", "group_id", "forum_topic_id", "problem_id", "ticket_form_id",
-            "brand_id", "collaborator_ids", "follower_ids", "email_cc_ids",
-            "sharing_agreement_ids", "followup_ids", "tags", "has_incidents", "is_public",
-            "allow_channelback", "allow_attachments", "from_messaging_channel", "created_at",
-            "updated_at", "due_at", "custom_fields", "fields", "satisfaction_rating", "via")
+NULLABLE = (
+    "url",
+    "external_id",
+    "type",
+    "subject",
+    "raw_subject",
+    "description",
+    "priority",
+    "recipient",
+    "custom_status_id",
+    "requester_id",
+    "submitter_id",
+    "assignee_id",
+    "organization_id",
+    "group_id",
+    "forum_topic_id",
+    "problem_id",
+    "ticket_form_id",
+    "brand_id",
+    "collaborator_ids",
+    "follower_ids",
+    "email_cc_ids",
+    "sharing_agreement_ids",
+    "followup_ids",
+    "tags",
+    "has_incidents",
+    "is_public",
+    "allow_channelback",
+    "allow_attachments",
+    "from_messaging_channel",
+    "created_at",
+    "updated_at",
+    "due_at",
+    "custom_fields",
+    "fields",
+    "satisfaction_rating",
+    "via",
+)
 USER_FIELDS = ("requester_id", "submitter_id", "assignee_id")
 USER_LIST_FIELDS = ("collaborator_ids", "follower_ids", "email_cc_ids")
 
@@ -67,9 +98,15 @@ def row_from_dict(ticket: dict[str, Any]) -> Row:
     users = [ticket.get(name) for name in USER_FIELDS]
     for name in USER_LIST_FIELDS:
         users.extend(ticket.get(name) or ())
-    return Row(encode(ticket).encode(), ticket["id"], ticket["generated_timestamp"],
-               ticket.get("status") == "deleted", tuple(users), ticket.get("group_id"),
-               ticket.get("organization_id"))
+    return Row(
+        encode(ticket).encode(),
+        ticket["id"],
+        ticket["generated_timestamp"],
+        ticket.get("status") == "deleted",
+        tuple(users),
+        ticket.get("group_id"),
+        ticket.get("organization_id"),
+    )
 
 
 def _ids(values: list[int]) -> str:
@@ -92,8 +129,10 @@ class TicketFactory:
         self.pools = Pools()
         # Fields that vary independently of the ticket's identity and history come from a
         # pool of ready JSON fragments: a fraction of the cost of building them each time.
-        self.settings = ["," + encode(settings(self.rng, self.pools.tag_sets))[1:-1]
-                         for _ in range(SETTINGS_POOL)]
+        self.settings = [
+            "," + encode(settings(self.rng, self.pools.tag_sets))[1:-1]
+            for _ in range(SETTINGS_POOL)
+        ]
 
     def generate(self, count: int, extra_same_second: int = 0) -> Iterator[Row]:
         """Tickets 1..count+extra in generated_timestamp order (ids increase with it)."""
@@ -139,7 +178,12 @@ class TicketFactory:
             gts += 1 + int(expovariate(1 / (MEAN_GAP_SECONDS - 1)))
 
     def make(
-        self, ticket_id: int, gts: int, rnd: Callable[[], float], *, fresh: bool = False,
+        self,
+        ticket_id: int,
+        gts: int,
+        rnd: Callable[[], float],
+        *,
+        fresh: bool = False,
     ) -> Row:
         """One ticket whose latest change is at `gts`; `fresh` = just created, so no history."""
         pools, people = self.pools, self.dir
@@ -178,8 +222,15 @@ class TicketFactory:
         )
         if rnd() < NULLED_SHARE:
             return row_from_dict(self._null_some(rnd, json.loads(body)))
-        return Row(body.encode(), ticket_id, gts, status == "deleted",
-                   (requester, submitter, assignee, *collaborators, *followers), group, org)
+        return Row(
+            body.encode(),
+            ticket_id,
+            gts,
+            status == "deleted",
+            (requester, submitter, assignee, *collaborators, *followers),
+            group,
+            org,
+        )
 
     def update(self, ticket: dict[str, Any], gts: int, *, delete: bool = False) -> None:
         """Apply an agent's change at `gts` in place: new subject, status, updated_at."""
@@ -239,7 +290,9 @@ class TicketFactory:
 
 
 def generate_tickets(
-    count: int, seed: int = 0, base_url: str = "https://example.zendesk.com",
+    count: int,
+    seed: int = 0,
+    base_url: str = "https://example.zendesk.com",
     same_second_tickets: int = 0,
 ) -> list[dict[str, Any]]:
     """The tickets a sandbox with these arguments starts with, as dicts, without any server."""

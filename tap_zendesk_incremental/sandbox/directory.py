@@ -35,9 +35,12 @@ CUSTOM_STATUS_IDS: dict[str, tuple[int, int]] = {
 }
 FIRST_NAMES = ("Ana", "José", "Zoë", "Li", "Мария", "محمد", "Søren", "Aiko", "Chidi", "Priya")
 LAST_NAMES = ("García", "Müller", "Nguyễn", "O'Brien", "Kowalski", "田中", "Smith", "Dubois")
-TIME_ZONES = (("Eastern Time (US & Canada)", "America/New_York", "en-US", 1),
-              ("Berlin", "Europe/Berlin", "de", 8), ("Tokyo", "Asia/Tokyo", "ja", 67),
-              ("UTC", "Etc/UTC", "en-US", 1))
+TIME_ZONES = (
+    ("Eastern Time (US & Canada)", "America/New_York", "en-US", 1),
+    ("Berlin", "Europe/Berlin", "de", 8),
+    ("Tokyo", "Asia/Tokyo", "ja", 67),
+    ("UTC", "Etc/UTC", "en-US", 1),
+)
 EPOCH_2023 = 1_672_531_200
 
 
@@ -74,8 +77,11 @@ class Directory:
 
     @classmethod
     def for_tickets(cls, count: int) -> Directory:
-        return cls(agents=max(10, min(200, count // 500 + 10)),
-                   end_users=max(50, min(50_000, count // 4)), orgs=max(5, min(5000, count // 40)))
+        return cls(
+            agents=max(10, min(200, count // 500 + 10)),
+            end_users=max(50, min(50_000, count // 4)),
+            orgs=max(5, min(5000, count // 40)),
+        )
 
     def agent(self, rnd: Callable[[], float]) -> int:
         return USER_BASE + 1 + int(rnd() * self.agents)
@@ -156,33 +162,58 @@ class People:
         zone, iana, locale, locale_id = rng.choice(TIME_ZONES)
         created = EPOCH_2023 + rng.randrange(300 * 86_400)
         return {
-            "id": user_id, "url": f"{self.base}/api/v2/users/{user_id}.json",
+            "id": user_id,
+            "url": f"{self.base}/api/v2/users/{user_id}.json",
             "name": f"{rng.choice(FIRST_NAMES)} {rng.choice(LAST_NAMES)}",
-            "email": self.dir.email_of(user_id), "created_at": iso(created),
-            "updated_at": iso(created + rng.randrange(30 * 86_400)), "time_zone": zone,
+            "email": self.dir.email_of(user_id),
+            "created_at": iso(created),
+            "updated_at": iso(created + rng.randrange(30 * 86_400)),
+            "time_zone": zone,
             "iana_time_zone": iana,
             "phone": f"+1555{rng.randrange(10**7):07d}" if rng.random() < 0.3 else None,
-            "shared_phone_number": None, "photo": None, "locale_id": locale_id, "locale": locale,
-            "organization_id": self.dir.org_of(user_id), "role": "agent" if agent else "end-user",
-            "verified": rng.random() < 0.9, "external_id": None, "tags": [], "alias": None,
-            "active": rng.random() < 0.97, "shared": False, "shared_agent": False,
+            "shared_phone_number": None,
+            "photo": None,
+            "locale_id": locale_id,
+            "locale": locale,
+            "organization_id": self.dir.org_of(user_id),
+            "role": "agent" if agent else "end-user",
+            "verified": rng.random() < 0.9,
+            "external_id": None,
+            "tags": [],
+            "alias": None,
+            "active": rng.random() < 0.97,
+            "shared": False,
+            "shared_agent": False,
             "last_login_at": iso(created + 86_400) if agent else None,
-            "two_factor_auth_enabled": agent and rng.random() < 0.5, "signature": None,
-            "details": "", "notes": "", "role_type": None, "custom_role_id": None,
-            "moderator": agent, "ticket_restriction": None if agent else "requested",
-            "only_private_comments": False, "restricted_agent": not agent, "suspended": False,
+            "two_factor_auth_enabled": agent and rng.random() < 0.5,
+            "signature": None,
+            "details": "",
+            "notes": "",
+            "role_type": None,
+            "custom_role_id": None,
+            "moderator": agent,
+            "ticket_restriction": None if agent else "requested",
+            "only_private_comments": False,
+            "restricted_agent": not agent,
+            "suspended": False,
             "default_group_id": self.dir.group_of(user_id) if agent else None,
-            "report_csv": agent, "user_fields": {"plan": rng.choice(["free", "pro", None])},
+            "report_csv": agent,
+            "user_fields": {"plan": rng.choice(["free", "pro", None])},
         }
 
     def group(self, group_id: int) -> dict[str, Any]:
         index = group_id - GROUP_BASE
         created = EPOCH_2023 + index * 86_400
         return {
-            "id": group_id, "url": f"{self.base}/api/v2/groups/{group_id}.json",
-            "name": f"Tier {index} Support", "description": f"Queue number {index}",
-            "default": index == 1, "deleted": index == 12, "is_public": True,
-            "created_at": iso(created), "updated_at": iso(created + 3600),
+            "id": group_id,
+            "url": f"{self.base}/api/v2/groups/{group_id}.json",
+            "name": f"Tier {index} Support",
+            "description": f"Queue number {index}",
+            "default": index == 1,
+            "deleted": index == 12,
+            "is_public": True,
+            "created_at": iso(created),
+            "updated_at": iso(created + 3600),
         }
 
     def organization(self, org_id: int) -> dict[str, Any]:
@@ -190,13 +221,19 @@ class People:
         index = org_id - ORG_BASE
         created = EPOCH_2023 + rng.randrange(300 * 86_400)
         return {
-            "id": org_id, "url": f"{self.base}/api/v2/organizations/{org_id}.json",
+            "id": org_id,
+            "url": f"{self.base}/api/v2/organizations/{org_id}.json",
             "name": f"Customer {index} GmbH" if index % 3 else f"Client {index} Inc.",
-            "shared_tickets": rng.random() < 0.2, "shared_comments": False,
+            "shared_tickets": rng.random() < 0.2,
+            "shared_comments": False,
             "external_id": f"crm-{index}" if rng.random() < 0.5 else None,
-            "created_at": iso(created), "updated_at": iso(created + rng.randrange(86_400)),
-            "domain_names": [f"customer{index}.example.net"], "details": "", "notes": "",
-            "group_id": None, "tags": ["enterprise"] if index % 10 == 0 else [],
+            "created_at": iso(created),
+            "updated_at": iso(created + rng.randrange(86_400)),
+            "domain_names": [f"customer{index}.example.net"],
+            "details": "",
+            "notes": "",
+            "group_id": None,
+            "tags": ["enterprise"] if index % 10 == 0 else [],
             "organization_fields": {"tier": rng.choice(["gold", "silver", None])},
         }
 
@@ -213,13 +250,19 @@ class People:
         full = (updated - created) // 60
         return {
             "url": f"{self.base}/api/v2/ticket_metrics/{METRIC_BASE + ticket_id}.json",
-            "id": METRIC_BASE + ticket_id, "ticket_id": ticket_id,
-            "created_at": iso(created), "updated_at": iso(updated),
-            "group_stations": rng.randrange(1, 4), "assignee_stations": rng.randrange(1, 3),
-            "reopens": rng.randrange(0, 2), "replies": rng.randrange(0, 6),
+            "id": METRIC_BASE + ticket_id,
+            "ticket_id": ticket_id,
+            "created_at": iso(created),
+            "updated_at": iso(updated),
+            "group_stations": rng.randrange(1, 4),
+            "assignee_stations": rng.randrange(1, 3),
+            "reopens": rng.randrange(0, 2),
+            "replies": rng.randrange(0, 6),
             "assignee_updated_at": iso(assigned) if ticket.get("assignee_id") else None,
-            "requester_updated_at": iso(created), "status_updated_at": iso(updated),
-            "initially_assigned_at": iso(assigned), "assigned_at": iso(assigned),
+            "requester_updated_at": iso(created),
+            "status_updated_at": iso(updated),
+            "initially_assigned_at": iso(assigned),
+            "assigned_at": iso(assigned),
             "solved_at": iso(updated) if solved else None,
             "latest_comment_added_at": iso(updated),
             "custom_status_updated_at": iso(updated),

@@ -124,7 +124,12 @@ def decode_cursor(value: str) -> Position:
 
 
 def select(
-    store: TicketStore, start: int, stop: int, options: Options, *, grow: bool,
+    store: TicketStore,
+    start: int,
+    stop: int,
+    options: Options,
+    *,
+    grow: bool,
 ) -> tuple[list[Row], int | None, bool]:
     """Up to per_page visible rows from index `start`: (rows, index of the last, end_of_stream).
 
@@ -143,23 +148,34 @@ def select(
 
 
 def time_page(
-    store: TicketStore, people: People, params: Mapping[str, str], ctx: Context,
+    store: TicketStore,
+    people: People,
+    params: Mapping[str, str],
+    ctx: Context,
 ) -> bytes:
     start = parse_start_time(params, ctx)
     options = parse_options(params, ctx.per_page_max)
     with store.lock:
         stop = store.end_at(ctx.now - VISIBLE_DELAY)
-        rows, _, end_of_stream = select(store, store.first_at(start), stop, options,
-                                        grow=ctx.same_second == "grow")
+        rows, _, end_of_stream = select(
+            store, store.first_at(start), stop, options, grow=ctx.same_second == "grow"
+        )
     end_time = rows[-1].gts if rows else start
     link = urlencode({"start_time": str(end_time), **options.carried()}, safe=",")
-    meta = {"next_page": f"{ctx.base_url}{TIME_PATH}?{link}", "count": len(rows),
-            "end_of_stream": end_of_stream, "end_time": end_time}
+    meta = {
+        "next_page": f"{ctx.base_url}{TIME_PATH}?{link}",
+        "count": len(rows),
+        "end_of_stream": end_of_stream,
+        "end_time": end_time,
+    }
     return render(rows, meta, options.include, people)
 
 
 def cursor_page(
-    store: TicketStore, people: People, params: Mapping[str, str], ctx: Context,
+    store: TicketStore,
+    people: People,
+    params: Mapping[str, str],
+    ctx: Context,
 ) -> bytes:
     if "cursor" in params:
         position = decode_cursor(params["cursor"])
@@ -170,15 +186,18 @@ def cursor_page(
     options = parse_options(params, ctx.per_page_max)
     with store.lock:
         stop = store.end_at(ctx.now - VISIBLE_DELAY)
-        rows, last, end_of_stream = select(store, store.first_after(position), stop, options,
-                                           grow=False)
+        rows, last, end_of_stream = select(
+            store, store.first_after(position), stop, options, grow=False
+        )
         after = store.index[last] if last is not None else position
     # before_cursor: where this page started (re-reads it). Zendesk's points backwards, which
     # no export client uses; it is here so the response has the documented shape.
     before_cursor, after_cursor = encode_cursor(position), encode_cursor(after)
     meta = {
-        "after_url": _cursor_url(ctx, after_cursor, options), "after_cursor": after_cursor,
-        "before_url": _cursor_url(ctx, before_cursor, options), "before_cursor": before_cursor,
+        "after_url": _cursor_url(ctx, after_cursor, options),
+        "after_cursor": after_cursor,
+        "before_url": _cursor_url(ctx, before_cursor, options),
+        "before_cursor": before_cursor,
         "end_of_stream": end_of_stream,
     }
     return render(rows, meta, options.include, people)
@@ -190,7 +209,10 @@ def _cursor_url(ctx: Context, cursor: str, options: Options) -> str:
 
 
 def render(
-    rows: list[Row], meta: dict[str, Any], include: tuple[str, ...], people: People,
+    rows: list[Row],
+    meta: dict[str, Any],
+    include: tuple[str, ...],
+    people: People,
 ) -> bytes:
     """`{"tickets":[...], <meta>, <sideloads>}` from the stored bytes of each ticket."""
     bodies = [row.body for row in rows]
@@ -198,8 +220,10 @@ def render(
     if "metric_sets" in include:
         metric_sets = [people.metric_set(json.loads(row.body)) for row in rows]
         # Each ticket also carries its own metric_set, as the export documents for this sideload.
-        bodies = [b[:-1] + b',"metric_set":' + encode(m).encode() + b"}"
-                  for b, m in zip(bodies, metric_sets, strict=True)]
+        bodies = [
+            b[:-1] + b',"metric_set":' + encode(m).encode() + b"}"
+            for b, m in zip(bodies, metric_sets, strict=True)
+        ]
         extra["metric_sets"] = metric_sets
     if "users" in include:
         user_ids = dict.fromkeys(uid for row in rows for uid in row.users if uid is not None)
@@ -209,8 +233,9 @@ def render(
         extra["groups"] = [people.groups[gid] for gid in group_ids if gid in people.groups]
     if "organizations" in include:
         org_ids = dict.fromkeys(row.org_id for row in rows if row.org_id is not None)
-        extra["organizations"] = [people.organizations[oid] for oid in org_ids
-                                  if oid in people.organizations]
+        extra["organizations"] = [
+            people.organizations[oid] for oid in org_ids if oid in people.organizations
+        ]
     tail = encode({**meta, **extra})
     return b'{"tickets":[' + b",".join(bodies) + b"]," + tail[1:].encode()
 

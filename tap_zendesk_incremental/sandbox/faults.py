@@ -10,8 +10,18 @@ from dataclasses import dataclass
 
 # Faults a client should retry (a proxy, a database timeout, a dropped connection...).
 TRANSIENT_KINDS: tuple[str, ...] = (
-    "500", "502", "503", "504", "html502", "html200", "reset", "timeout", "truncated",
-    "badjson", "429", "429noretry",
+    "500",
+    "502",
+    "503",
+    "504",
+    "html502",
+    "html200",
+    "reset",
+    "timeout",
+    "truncated",
+    "badjson",
+    "429",
+    "429noretry",
 )
 # Faults a client should report clearly and stop on.
 PERMANENT_KINDS: tuple[str, ...] = ("401", "403", "404text", "400json")
@@ -86,8 +96,11 @@ class Budget:
             value = f"total={self.limit}; remaining={self.remaining}; resets={self.resets}"
             return {"Zendesk-RateLimit-incremental-exports": value}
         if style == "ratelimit":
-            return {"ratelimit-limit": str(self.limit), "ratelimit-remaining": str(self.remaining),
-                    "ratelimit-reset": str(self.resets)}
+            return {
+                "ratelimit-limit": str(self.limit),
+                "ratelimit-remaining": str(self.remaining),
+                "ratelimit-reset": str(self.resets),
+            }
         return {}
 
 

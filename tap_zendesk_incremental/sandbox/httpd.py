@@ -88,8 +88,17 @@ class Handler(BaseHTTPRequestHandler):
         arrived = time.time()
         response = api.handle(Request(self.command, parts.path, params, authorization))
         # Recorded before the answer leaves, so a client that has it also sees the record.
-        api.record(RequestRecord(self.command, parts.path, params, response.status, arrived,
-                                 auth_kind(authorization), response.fault))
+        api.record(
+            RequestRecord(
+                self.command,
+                parts.path,
+                params,
+                response.status,
+                arrived,
+                auth_kind(authorization),
+                response.fault,
+            )
+        )
         self._deliver(response)
 
     def _deliver(self, response: Response) -> None:

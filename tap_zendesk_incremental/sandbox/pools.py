@@ -15,31 +15,104 @@ from tap_zendesk_incremental.sandbox.directory import BRAND_IDS, FORM_IDS
 Draw = Callable[[], float]
 
 WORDS = (
-    "account", "order", "invoice", "refund", "password", "login", "error", "page", "shipping",
-    "delivery", "payment", "card", "subscription", "plan", "upgrade", "downgrade", "export",
-    "report", "dashboard", "integration", "webhook", "token", "browser", "mobile", "app",
-    "update", "version", "release", "customer", "agent", "ticket", "macro", "trigger", "view",
-    "the", "a", "to", "is", "not", "when", "after", "before", "since", "again", "still", "please",
-    "help", "thanks", "urgent", "today", "yesterday", "morning", "broken", "missing", "wrong",
-    "slow", "timeout", "cannot", "unable", "works", "failed", "charged", "twice",
+    "account",
+    "order",
+    "invoice",
+    "refund",
+    "password",
+    "login",
+    "error",
+    "page",
+    "shipping",
+    "delivery",
+    "payment",
+    "card",
+    "subscription",
+    "plan",
+    "upgrade",
+    "downgrade",
+    "export",
+    "report",
+    "dashboard",
+    "integration",
+    "webhook",
+    "token",
+    "browser",
+    "mobile",
+    "app",
+    "update",
+    "version",
+    "release",
+    "customer",
+    "agent",
+    "ticket",
+    "macro",
+    "trigger",
+    "view",
+    "the",
+    "a",
+    "to",
+    "is",
+    "not",
+    "when",
+    "after",
+    "before",
+    "since",
+    "again",
+    "still",
+    "please",
+    "help",
+    "thanks",
+    "urgent",
+    "today",
+    "yesterday",
+    "morning",
+    "broken",
+    "missing",
+    "wrong",
+    "slow",
+    "timeout",
+    "cannot",
+    "unable",
+    "works",
+    "failed",
+    "charged",
+    "twice",
 )
 PRODUCTS = ("Acme Cloud", "Widget Pro", "the mobile app", "Checkout", "Reports", "the API")
 TEMPLATES = (
-    "Cannot log in to {p}", "Refund request for order #{n}", "{p} crashes on startup",
-    "Question about invoice {n}", "Shipping delay for order #{n}", "How do I reset my password?",
-    "Feature request: dark mode in {p}", "Billing address change", "Error {n} when exporting",
-    "Account locked after {d} attempts", "Charged twice for subscription", "Re: Re: Fwd: {p}",
+    "Cannot log in to {p}",
+    "Refund request for order #{n}",
+    "{p} crashes on startup",
+    "Question about invoice {n}",
+    "Shipping delay for order #{n}",
+    "How do I reset my password?",
+    "Feature request: dark mode in {p}",
+    "Billing address change",
+    "Error {n} when exporting",
+    "Account locked after {d} attempts",
+    "Charged twice for subscription",
+    "Re: Re: Fwd: {p}",
 )
 # Subjects that break naive encoders, terminals and column widths.
 UNICODE_SUBJECTS = (
-    "Order arrived broken \U0001f4e6\U0001f4a5", "Thanks so much! \U0001f64f\U0001f60a",
+    "Order arrived broken \U0001f4e6\U0001f4a5",
+    "Thanks so much! \U0001f64f\U0001f60a",
     "\U0001f525 Urgent: site down \U0001f525",
     "Family emoji \U0001f468\u200d\U0001f469\u200d\U0001f467",
-    "ログインできません", "订单尚未发货，请帮忙查询", "비밀번호를 재설정할 수 없습니다",
-    "لا أستطيع تسجيل الدخول إلى حسابي", "ההזמנה שלי לא הגיעה", "Mixed עברית and English 123",
-    "Zoë's café — naïve façade", "Ελληνικά και русский текст",
-    'He said "it\'s broken" \\ C:\\temp\\log.txt', "Line one\nLine two\ttabbed",
-    "Separator\u2028inside", "Combining e\u0301 and \u00e9", "<script>alert(1)</script>",
+    "ログインできません",
+    "订单尚未发货，请帮忙查询",
+    "비밀번호를 재설정할 수 없습니다",
+    "لا أستطيع تسجيل الدخول إلى حسابي",
+    "ההזמנה שלי לא הגיעה",
+    "Mixed עברית and English 123",
+    "Zoë's café — naïve façade",
+    "Ελληνικά και русский текст",
+    'He said "it\'s broken" \\ C:\\temp\\log.txt',
+    "Line one\nLine two\ttabbed",
+    "Separator\u2028inside",
+    "Combining e\u0301 and \u00e9",
+    "<script>alert(1)</script>",
 )
 UNICODE_PARAGRAPHS = (
     "お世話になっております。昨日から管理画面にログインできず、業務に支障が出ています。至急ご確認ください。",
@@ -49,11 +122,33 @@ UNICODE_PARAGRAPHS = (
 )
 # One custom field id above 2**53: a consumer that goes through float64 cannot keep it.
 BIG_FIELD_ID = 2**53 + 3
-FIELD_IDS = (360_000_101, 360_000_102, 360_000_103, 360_000_104, 360_000_105, 360_000_106,
-             BIG_FIELD_ID, 360_000_108)
+FIELD_IDS = (
+    360_000_101,
+    360_000_102,
+    360_000_103,
+    360_000_104,
+    360_000_105,
+    360_000_106,
+    BIG_FIELD_ID,
+    360_000_108,
+)
 PRIORITIES = ("urgent", "high", "normal", "normal", "low", None)
-TAGS = ("vip", "billing", "refund", "bug", "feature_request", "mobile", "api", "escalated",
-        "churn_risk", "enterprise", "trial", "sla_breach", "needs_review", "follow_up")
+TAGS = (
+    "vip",
+    "billing",
+    "refund",
+    "bug",
+    "feature_request",
+    "mobile",
+    "api",
+    "escalated",
+    "churn_risk",
+    "enterprise",
+    "trial",
+    "sla_breach",
+    "needs_review",
+    "follow_up",
+)
 
 
 def _json(value: str) -> str:
@@ -78,8 +173,9 @@ class Pools:
     @staticmethod
     def _templated(rng: random.Random) -> str:
         template = rng.choice(TEMPLATES)
-        return template.format(p=rng.choice(PRODUCTS), n=rng.randint(10_000, 999_999),
-                               d=rng.randint(3, 12))
+        return template.format(
+            p=rng.choice(PRODUCTS), n=rng.randint(10_000, 999_999), d=rng.randint(3, 12)
+        )
 
     @staticmethod
     def _paragraph(rng: random.Random) -> str:
@@ -152,5 +248,9 @@ def rating(rng: random.Random) -> dict[str, Any] | None:
     score = rng.choice(["offered", "good", "good", "bad"])
     comment = {"good": "Thanks, quick and friendly! \U0001f44d", "bad": "Still broken."}
     reason = "Issue not resolved" if score == "bad" else None
-    return {"id": rng.randrange(9_000_000, 19_000_000), "score": score,
-            "comment": comment.get(score), "reason": reason}
+    return {
+        "id": rng.randrange(9_000_000, 19_000_000),
+        "score": score,
+        "comment": comment.get(score),
+        "reason": reason,
+    }

@@ -62,9 +62,14 @@ class ZendeskSandbox:
         self._store = TicketStore(self._factory.build_chunk)
         self._store.plan(self._factory.positions(tickets, same_second_tickets))
         self.same_second_gts: int | None = self._factory.same_second_gts
-        self._api = Api(self._store, self._people, self.url,
-                        credentials=(email, api_token, access_token),
-                        per_page_max=per_page_max, faults=faults or Faults())
+        self._api = Api(
+            self._store,
+            self._people,
+            self.url,
+            credentials=(email, api_token, access_token),
+            per_page_max=per_page_max,
+            faults=faults or Faults(),
+        )
         self._server.api = self._api
         self._thread: threading.Thread | None = None
 
@@ -75,8 +80,12 @@ class ZendeskSandbox:
             return self
         if self._server is None:  # restarted after stop(): same port, same URLs
             self._server = SandboxServer((self.host, self.port), self._api)
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={
-            "poll_interval": 0.05}, name=f"zendesk-sandbox-{self.port}", daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            name=f"zendesk-sandbox-{self.port}",
+            daemon=True,
+        )
         self._thread.start()
         return self
 
@@ -94,8 +103,12 @@ class ZendeskSandbox:
     def __enter__(self) -> ZendeskSandbox:
         return self.start()
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
         self.stop()
 
     # -- state -----------------------------------------------------------------------------
@@ -197,6 +210,7 @@ class ZendeskSandbox:
         first_id = self._store.max_id + 1
         for offset, second in enumerate(seconds):
             ticket_id = first_id + offset
-            self._store.put(self._factory.make(ticket_id, second, self._factory.rng.random,
-                                               fresh=True))
+            self._store.put(
+                self._factory.make(ticket_id, second, self._factory.rng.random, fresh=True)
+            )
         return list(range(first_id, first_id + len(seconds)))

@@ -149,8 +149,9 @@ class TicketsView(Mapping[int, dict[str, Any]]):
 class DerivedView(Mapping[int, dict[str, Any]]):
     """One object per ticket (metric sets), keyed by `offset + ticket id`, built when read."""
 
-    def __init__(self, store: TicketStore, offset: int,
-                 build: Callable[[dict[str, Any]], dict[str, Any]]) -> None:
+    def __init__(
+        self, store: TicketStore, offset: int, build: Callable[[dict[str, Any]], dict[str, Any]]
+    ) -> None:
         self._store, self._offset, self._build = store, offset, build
 
     def __getitem__(self, key: int) -> dict[str, Any]:
