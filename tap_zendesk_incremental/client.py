@@ -9,8 +9,10 @@ from typing import TYPE_CHECKING, Any
 
 import backoff
 import requests
+import singer_sdk.singerlib as singer
 from singer_sdk.authenticators import BasicAuthenticator, BearerTokenAuthenticator
 from singer_sdk.exceptions import RetriableAPIError
+from singer_sdk.helpers._util import utc_now
 from singer_sdk.helpers.conform import TypeConformanceLevel
 from singer_sdk.streams import RESTStream
 from typing_extensions import override
@@ -170,6 +172,28 @@ class ZendeskStream(RESTStream[Any]):
         if message.startswith("An unhandled error occurred while syncing"):
             level = logging.DEBUG
         super().log(message, *args, level=level, **kwargs)
+
+    @cached_property
+    def prunes_nothing(self) -> bool:
+        """True when the catalog deselects no property (the usual case)."""
+        return all(self.mask.values())
+
+    @override
+    def _generate_record_messages(self, record: dict[str, Any]) -> Generator[Any, None, None]:
+        # The SDK's own, less its pruning pass when there is nothing to prune: that pass walks
+        # every nested key of every record and took a quarter of the tap's time. Type
+        # conformance is NONE (see TYPE_CONFORMANCE_LEVEL), so skipping it changes nothing.
+        if not self.prunes_nothing:
+            yield from super()._generate_record_messages(record)
+            return
+        for stream_map in self.stream_maps:
+            if (mapped := stream_map.transform(record)) is not None:
+                yield singer.RecordMessage(
+                    stream=stream_map.stream_alias,
+                    record=mapped,
+                    version=self._stream_version,
+                    time_extracted=utc_now(),
+                )
 
     def keep_declared_fields(self, record: dict[str, Any]) -> None:
         """Drop top-level fields the schema does not declare, naming new ones once.

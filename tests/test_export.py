@@ -9,6 +9,7 @@ import pytest
 from helpers import config_for
 
 from tap_zendesk_incremental.sandbox import ZendeskSandbox
+from tap_zendesk_incremental.tap import TapZendeskIncremental
 
 EXPORT = "/api/v2/incremental/tickets"
 
@@ -128,3 +129,15 @@ def test_a_start_inside_the_last_minute_is_caught_up_without_a_request(sb, sync)
     run = sync(config_for(sb, start_date=recent))
     assert run.records() == []
     assert export_requests(sb) == []
+
+
+def test_a_property_deselected_in_the_catalog_is_left_out(sb, sync):
+    config = config_for(sb)
+    catalog = TapZendeskIncremental(config=config).catalog_dict
+    tickets = next(s for s in catalog["streams"] if s["tap_stream_id"] == "tickets")
+    for entry in tickets["metadata"]:
+        if entry["breadcrumb"] == ["properties", "description"]:
+            entry["metadata"]["selected"] = False
+    run = sync(config, catalog=catalog)
+    assert run.records()
+    assert all("description" not in r and "subject" in r for r in run.records())
