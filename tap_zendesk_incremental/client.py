@@ -48,8 +48,14 @@ class PacedSession(requests.Session):
     @override
     def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:
         self.pacer.before_request()
-        response = super().send(request, **kwargs)
+        stream = kwargs.pop("stream", False)
+        response = super().send(request, stream=True, **kwargs)
         self.pacer.after_response(response.headers)
+        if not stream:
+            # Read a 2 MB export page in one go: `Response.content` reads it in 10 KB steps,
+            # which cost more than decoding it. iter_content maps cut bodies, resets and
+            # timeouts to the requests errors that are retried.
+            response._content = b"".join(response.iter_content(chunk_size=None))
         return response
 
 
