@@ -42,7 +42,11 @@ class Measured:
     stderr: str
 
 
-def run_measured(command: Sequence[str], stdout: int | IO[Any] = subprocess.DEVNULL) -> Measured:
+def run_measured(
+    command: Sequence[str],
+    stdout: int | IO[Any] = subprocess.DEVNULL,
+    env: dict[str, str] | None = None,
+) -> Measured:
     """Run `command` in a fresh child of the small `measure.py`: wall, CPU and peak RSS."""
     with tempfile.TemporaryDirectory() as scratch, tempfile.TemporaryFile() as errors:
         figures_file = Path(scratch) / "figures.json"
@@ -51,6 +55,7 @@ def run_measured(command: Sequence[str], stdout: int | IO[Any] = subprocess.DEVN
             stdout=stdout,
             stderr=errors,
             stdin=subprocess.DEVNULL,
+            env=env,
             check=True,
         )
         figures = json.loads(figures_file.read_text())

@@ -1,6 +1,7 @@
 """Speed, memory and request counts of the tap against the sandbox, next to a stdlib floor.
 
     python tests/benchmarks/run.py [--tickets 20000,200000] [--repeat 1] [--seed 7]
+                                   [--also DIR ...] [--count-all] [--no-json]
 
 For each size: a sandbox with that many tickets (pages encoded once and served from memory,
 warmed by an untimed pass), then, alternating `--repeat` times, the floor (`floor.py`) and the
@@ -8,6 +9,7 @@ tap, each a fresh process timed from start to exit with stdout to /dev/null (bes
 The tap's peak RSS and CPU time come from its own rusage (wait4); its requests from the
 sandbox's request log. One more tap run at the first size (or every size with
 `--count-all`) captures stdout to count STATE messages and check each ticket came once.
+`--also DIR` times another copy of the tap package side by side, in the same alternation.
 Prints a table and writes it as JSON to tests/benchmarks/results/<UTC timestamp>.json.
 """
 
@@ -15,8 +17,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import tempfile
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -61,15 +65,52 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--repeat", type=int, default=1, help="timed runs per size (best kept)")
     parser.add_argument("--seed", type=int, default=7, help="sandbox data seed")
     parser.add_argument(
+        "--also",
+        action="append",
+        default=[],
+        type=Path,
+        metavar="DIR",
+        help="a directory holding another copy of the `tap_zendesk_incremental` package (a "
+        "scratch edit): timed side by side with the installed tap, first on its PYTHONPATH",
+    )
+    parser.add_argument(
         "--count-all", action="store_true", help="count STATE messages at every size"
     )
     parser.add_argument("--no-json", action="store_true", help="do not write results/*.json")
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    for directory in args.also:
+        if not (directory / "tap_zendesk_incremental" / "__init__.py").is_file():
+            parser.error(f"--also {directory}: no tap_zendesk_incremental package in it")
+    return args
 
 
-def measure_size(tickets: int, args: argparse.Namespace, *, count: bool) -> dict[str, Any]:
-    """Floor and tap at one size, on one sandbox whose pages are already encoded."""
+@dataclass
+class Tap:
+    """One copy of the tap to time: the installed one, or a directory put first on the path."""
+
+    label: str
+    env: dict[str, str] | None
+    runs: list[Measured] = field(default_factory=list)
+    requests: list[int] = field(default_factory=list)
+    repeats: list[int] = field(default_factory=list)
+    messages: dict[str, Any] | None = None
+
+
+def taps_to_time(also: list[Path]) -> list[Tap]:
+    taps = [Tap("tap", None)]
+    for directory in also:
+        path = os.pathsep.join(
+            filter(None, [str(directory.resolve()), os.environ.get("PYTHONPATH")])
+        )
+        taps.append(Tap(directory.name, {**os.environ, "PYTHONPATH": path}))
+    return taps
+
+
+def measure_size(tickets: int, args: argparse.Namespace, *, count: bool) -> list[dict[str, Any]]:
+    """Floor and tap(s) at one size, on one sandbox whose pages are already encoded."""
     print(f"-- {tickets:,} tickets: building the sandbox", file=sys.stderr, flush=True)
+    taps = taps_to_time(args.also)
+    floors: list[Measured] = []
     with (
         ZendeskSandbox(tickets=tickets, seed=args.seed, port=0) as sandbox,
         tempfile.TemporaryDirectory() as scratch,
@@ -79,53 +120,66 @@ def measure_size(tickets: int, args: argparse.Namespace, *, count: bool) -> dict
         # Untimed: every page into the sandbox's cache, both programs' files into the OS's.
         warm_up(sandbox)
         check(run_measured([sys.executable, "-c", "import json, http.client"]), "python")
-        check(run_measured([*tap_command(config)[:-2], "--about"]), "tap --about (warm-up)")
+        for tap in taps:
+            about = [*tap_command(config)[:-2], "--about"]
+            check(run_measured(about, env=tap.env), f"{tap.label} --about (warm-up)")
 
-        floors: list[Measured] = []
-        taps: list[Measured] = []
-        requests: list[int] = []
         for attempt in range(args.repeat):
             print(f"   timed run {attempt + 1}/{args.repeat}", file=sys.stderr, flush=True)
             floors.append(check(run_measured(floor_command(sandbox)), "floor"))
-            before = len(sandbox.requests)
-            taps.append(check(run_measured(tap_command(config)), "tap"))
-            requests.append(len(sandbox.requests) - before)
+            for tap in taps:
+                before = len(sandbox.requests)
+                tap.runs.append(check(run_measured(tap_command(config), env=tap.env), tap.label))
+                sent = sandbox.requests[before:]
+                tap.requests.append(len(sent))
+                distinct = {(r.path, tuple(sorted(r.params.items()))) for r in sent}
+                tap.repeats.append(len(sent) - len(distinct))
 
-        messages = None
         if count:
             print("   counting messages", file=sys.stderr, flush=True)
-            with tempfile.TemporaryFile() as output:
-                check(run_measured(tap_command(config), stdout=output), "tap (counting)")
-                output.seek(0)
-                messages = count_messages(output)
+            for tap in taps:
+                with tempfile.TemporaryFile() as output:
+                    command = tap_command(config)
+                    check(run_measured(command, stdout=output, env=tap.env), tap.label)
+                    output.seek(0)
+                    tap.messages = count_messages(output)
 
     floor = min(floors, key=lambda run: run.seconds)
-    tap = min(taps, key=lambda run: run.seconds)
     floor_records, pages = floor_counts(floor)
-    return {
-        "tickets": tickets,
-        "pages": pages,
-        "page_cache_holds_all": cached,
-        "floor_records": floor_records,
-        "floor_seconds": round(floor.seconds, 3),
-        "floor_cpu_seconds": round(floor.cpu_seconds, 3),
-        "floor_records_per_second": round(floor_records / floor.seconds),
-        "tap_seconds": round(tap.seconds, 3),
-        "tap_cpu_seconds": round(tap.cpu_seconds, 3),
-        "tap_records_per_second": round(tickets / tap.seconds),
-        "ratio": round(tap.seconds / floor.seconds, 3),
-        "cpu_ratio": round(tap.cpu_seconds / floor.cpu_seconds, 3),
-        "tap_peak_rss_mib": round(max(run.max_rss_mib for run in taps), 1),
-        "tap_requests": requests[0],
-        "tap_requests_per_1000_tickets": round(requests[0] * 1000 / tickets, 3),
-        "all_floor_seconds": [round(run.seconds, 3) for run in floors],
-        "all_tap_seconds": [round(run.seconds, 3) for run in taps],
-        "all_tap_requests": requests,
-        "messages": messages,
-    }
+    rows = []
+    for tap in taps:
+        best = min(tap.runs, key=lambda run: run.seconds)
+        rows.append(
+            {
+                "tap": tap.label,
+                "tap_pythonpath": tap.env["PYTHONPATH"] if tap.env else None,
+                "tickets": tickets,
+                "pages": pages,
+                "page_cache_holds_all": cached,
+                "floor_records": floor_records,
+                "floor_seconds": round(floor.seconds, 3),
+                "floor_cpu_seconds": round(floor.cpu_seconds, 3),
+                "floor_records_per_second": round(floor_records / floor.seconds),
+                "tap_seconds": round(best.seconds, 3),
+                "tap_cpu_seconds": round(best.cpu_seconds, 3),
+                "tap_records_per_second": round(tickets / best.seconds),
+                "ratio": round(best.seconds / floor.seconds, 3),
+                "cpu_ratio": round(best.cpu_seconds / floor.cpu_seconds, 3),
+                "tap_peak_rss_mib": round(max(run.max_rss_mib for run in tap.runs), 1),
+                "tap_requests": tap.requests[0],
+                "tap_requests_per_1000_tickets": round(tap.requests[0] * 1000 / tickets, 3),
+                "tap_repeated_requests": tap.repeats[0],
+                "all_floor_seconds": [round(run.seconds, 3) for run in floors],
+                "all_tap_seconds": [round(run.seconds, 3) for run in tap.runs],
+                "all_tap_requests": tap.requests,
+                "messages": tap.messages,
+            }
+        )
+    return rows
 
 
 COLUMNS = (
+    ("tap", "tap", "{}"),
     ("tickets", "tickets", "{:,}"),
     ("pages", "pages", "{:,}"),
     ("floor s", "floor_seconds", "{:.2f}"),
@@ -139,12 +193,13 @@ COLUMNS = (
     ("peak RSS MiB", "tap_peak_rss_mib", "{:.1f}"),
     ("requests", "tap_requests", "{:,}"),
     ("req/1k tickets", "tap_requests_per_1000_tickets", "{:.2f}"),
+    ("repeats", "tap_repeated_requests", "{:,}"),
     ("STATE", "state_messages", "{:,}"),
 )
 
 
 def table(rows: list[dict[str, Any]]) -> str:
-    """A plain text table, one line per size."""
+    """A plain text table, one line per size and tap."""
     cells = [[title for title, _, _ in COLUMNS]]
     for row in rows:
         states = (row["messages"] or {}).get("by_type", {}).get("STATE")
@@ -162,8 +217,9 @@ def table(rows: list[dict[str, Any]]) -> str:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     rows = [
-        measure_size(tickets, args, count=args.count_all or index == 0)
+        row
         for index, tickets in enumerate(args.tickets)
+        for row in measure_size(tickets, args, count=args.count_all or index == 0)
     ]
     result = {
         "timestamp": timestamp(),
@@ -175,21 +231,23 @@ def main(argv: list[str] | None = None) -> int:
     }
     print(table(rows))
     print(RATIO_MEANING)
-    if len(rows) > 1:
-        first, last = rows[0], rows[-1]
-        growth = last["tap_peak_rss_mib"] - first["tap_peak_rss_mib"]
-        print(
-            f"peak RSS {first['tap_peak_rss_mib']:.1f} MiB at {first['tickets']:,} -> "
-            f"{last['tap_peak_rss_mib']:.1f} MiB at {last['tickets']:,} tickets ({growth:+.1f})"
-        )
-    for row in rows:
-        if row["messages"]:
-            messages = row["messages"]
-            once = messages["records"] == messages["unique_ids"] == row["tickets"]
+    for label in dict.fromkeys(row["tap"] for row in rows):
+        mine = [row for row in rows if row["tap"] == label]
+        first, last = mine[0], mine[-1]
+        if last is not first:
+            growth = last["tap_peak_rss_mib"] - first["tap_peak_rss_mib"]
             print(
-                f"{row['tickets']:,} tickets: messages {messages['by_type']}; "
-                f"each ticket exactly once: {'yes' if once else 'NO'}"
+                f"{label}: peak RSS {first['tap_peak_rss_mib']:.1f} MiB at {first['tickets']:,}"
+                f" -> {last['tap_peak_rss_mib']:.1f} MiB at {last['tickets']:,} tickets"
+                f" ({growth:+.1f})"
             )
+        for row in mine:
+            if messages := row["messages"]:
+                once = messages["records"] == messages["unique_ids"] == row["tickets"]
+                print(
+                    f"{label}: {row['tickets']:,} tickets: messages {messages['by_type']}; "
+                    f"each ticket exactly once: {'yes' if once else 'NO'}"
+                )
     changed = result["git"]["uncommitted"]
     print(f"commit {result['git']['commit'][:12]}", end="")
     print(f" + uncommitted: {', '.join(changed)}" if changed else "")
