@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import sys
 from typing import TYPE_CHECKING, Any
 
@@ -25,6 +26,7 @@ from tap_zendesk_incremental.streams import TicketsStream
 if TYPE_CHECKING:
     from types import FrameType
 
+GC_THRESHOLD = 100_000  # allocations between young-generation collections
 RESUME_HINT = "the next run resumes from the last STATE"
 
 
@@ -81,6 +83,11 @@ class TapZendeskIncremental(Tap):
     @classmethod
     def invoke(cls, *args: Any, **kwargs: Any) -> None:  # type: ignore[override]
         """Run the tap; an error the user can fix ends it with one line and exit code 1."""
+        # A decoded export page is ~30,000 new objects: at Python's default threshold the
+        # collector ran ~40 times a page and took a quarter of the CPU, finding no cycles to
+        # free. Collect less often, for this command's run only.
+        thresholds = gc.get_threshold()
+        gc.set_threshold(GC_THRESHOLD, *thresholds[1:])
         try:
             super().invoke(*args, **kwargs)
         except ConfigValidationError as error:
@@ -89,6 +96,8 @@ class TapZendeskIncremental(Tap):
             cls._fail(str(error))
         except (RetriableAPIError, requests.exceptions.RequestException) as error:
             cls._fail(f"Gave up after retrying: {describe_error(error)}; {RESUME_HINT}")
+        finally:
+            gc.set_threshold(*thresholds)
 
     @classmethod
     def _fail(cls, message: str) -> None:
