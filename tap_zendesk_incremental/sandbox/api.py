@@ -215,7 +215,7 @@ class Api:
                 return Response(200, cached)
             ctx = Context(
                 self.base_url,
-                int(time.time()),
+                int(time.time() - faults.clock_behind),
                 faults.same_second,
                 faults.too_recent_status,
                 self.per_page_max,

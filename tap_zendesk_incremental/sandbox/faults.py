@@ -42,6 +42,9 @@ class Faults:
     unknown_subdomain: bool = False  # every request gets the plain-text 404 of a free subdomain
     same_second: str = "grow"  # a full one-second page: "grow" (documented) or "stall" (observed)
     too_recent_status: int = 422  # 422 InvalidValue (older accounts) or 400 StartTimeTooRecent
+    # Seconds the server's clock runs behind the client's: a start_time the client thinks is
+    # old enough is then "too recent" for the server.
+    clock_behind: float = 0.0
     rate_limit: int | None = None  # export requests allowed per window; None: no limit, no header
     rate_window: float = 60.0
     rate_headers: str = "zendesk"  # "zendesk", "ratelimit" or "none"
