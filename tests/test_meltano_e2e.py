@@ -235,6 +235,22 @@ def test_two_meltano_runs_export_everything_then_only_what_changed(
     later = meltano.state()["singer_state"]["bookmarks"]["tickets"]
     assert later["replication_key"] == "end_time"
     assert later["replication_key_value"] == max(latest_versions(sb).values())
+    # With written_ids, even the bookmark's second is not written again: each version once.
+    assert not again
+
+
+@pytest.mark.slow
+def test_meltano_config_list_masks_the_secrets(
+    project: Path, meltano_bin: Path, sb: ZendeskSandbox
+) -> None:
+    env = tap_env(sb, meltano_bin, "out-config")
+    env["TAP_ZENDESK_INCREMENTAL_ACCESS_TOKEN"] = "oauth-secret-4c1d"
+    listed = Meltano(project, meltano_bin, env)("config", "list", "tap-zendesk-incremental")
+    output = listed.stdout + listed.stderr
+    assert "api_token" in output
+    assert "access_token" in output
+    assert sb.api_token not in output
+    assert "oauth-secret-4c1d" not in output
 
 
 @pytest.mark.slow
