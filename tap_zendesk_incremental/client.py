@@ -6,6 +6,7 @@ import logging
 import random
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 import backoff
 import requests
@@ -223,13 +224,28 @@ class ZendeskStream(RESTStream[Any]):
 
 
 def describe_error(error: BaseException | None) -> str:
-    """One line for a transient failure, without URLs' noise or any header."""
+    """One line for a transient failure: what failed and where, never a header or a query."""
     if isinstance(error, RetriableAPIError):
         return str(error)
+    where = _host(error)
     if isinstance(error, requests.exceptions.Timeout):
-        return "no answer from Zendesk within `request_timeout`"
+        return f"no answer from Zendesk{where} within `request_timeout`"
+    if isinstance(error, requests.exceptions.SSLError):
+        return (
+            f"the TLS certificate{where} could not be verified (a proxy that re-signs HTTPS "
+            "needs its CA in REQUESTS_CA_BUNDLE)"
+        )
     if isinstance(error, (requests.exceptions.ConnectionError, ConnectionResetError)):
-        return "the connection to Zendesk failed or was reset"
+        return (
+            f"the connection to Zendesk{where} failed or was reset (check `subdomain` or "
+            "`api_url`, and the network)"
+        )
     if isinstance(error, requests.exceptions.RequestException):
-        return f"the response from Zendesk was cut short ({type(error).__name__})"
+        return f"the response from Zendesk{where} was cut short ({type(error).__name__})"
     return repr(error)
+
+
+def _host(error: BaseException | None) -> str:
+    request = getattr(error, "request", None)
+    host = urlsplit(request.url).hostname if request is not None and request.url else None
+    return f" at {host}" if host else ""

@@ -316,3 +316,23 @@ def test_a_failure_mid_export_leaves_a_state_that_covers_only_records_written(na
 def test_fractional_seconds_in_the_config_file_are_accepted(outcomes):
     run = outcomes[FRACTIONAL_SECONDS].run
     assert run.exit_code == 0, error_lines(run.stderr)
+
+
+def test_an_unreachable_api_url_gives_up_with_one_line_naming_the_host(tmp_path):
+    with socket.socket() as probe:  # a loopback port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    config = {
+        "api_url": f"http://127.0.0.1:{port}",
+        "email": "a@example.com",
+        "api_token": "t0ken",
+        "start_date": "2024-01-01",
+        "max_retry_seconds": 1,
+    }
+    run = run_cli(config, tmp_path)
+    assert run.exit_code == 1
+    errors = error_lines(run.stderr)
+    assert len(errors) == 1
+    assert "Gave up after retrying: the connection to Zendesk at 127.0.0.1 failed" in errors[0]
+    assert "`api_url`" in errors[0]
+    assert "Traceback" not in run.stderr
