@@ -8,6 +8,7 @@ objects. No extra request is made, and `tickets` keeps the only bookmark.
 
 from __future__ import annotations
 
+import logging
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from typing_extensions import override
@@ -66,6 +67,13 @@ class SideloadStream(ZendeskStream):
         if len(self.written) > REMEMBERED_IDS:
             del self.written[next(iter(self.written))]
         return True
+
+    @override
+    def log(self, message: str, *args: Any, level: int = logging.INFO, **kwargs: Any) -> None:
+        # Synced once per page: the SDK's opening line of each sync would be noise at INFO.
+        if message.startswith("Beginning sync of"):
+            level = logging.DEBUG
+        super().log(message, *args, level=level, **kwargs)
 
     @override
     def _write_schema_message(self) -> None:
