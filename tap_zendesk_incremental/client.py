@@ -68,6 +68,9 @@ class ZendeskStream(RESTStream[Any]):
     # Zendesk's JSON holds only JSON types: the SDK's per-value conformance pass (most of its
     # time per record) has nothing to convert. Undeclared fields: see keep_declared_fields.
     TYPE_CONFORMANCE_LEVEL = TypeConformanceLevel.NONE
+    # SDK log lines demoted to DEBUG. The tap ends a failed run with its own one-line error
+    # (tap.py): the SDK's generic line about the same failure would be a second ERROR line.
+    debug_only_messages: tuple[str, ...] = ("An unhandled error occurred while syncing",)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -174,9 +177,7 @@ class ZendeskStream(RESTStream[Any]):
 
     @override
     def log(self, message: str, *args: Any, level: int = logging.INFO, **kwargs: Any) -> None:
-        # The tap ends a failed run with its own one-line error (tap.py): the SDK's generic
-        # line about the same failure would only be a second ERROR line to read.
-        if message.startswith("An unhandled error occurred while syncing"):
+        if message.startswith(self.debug_only_messages):
             level = logging.DEBUG
         super().log(message, *args, level=level, **kwargs)
 

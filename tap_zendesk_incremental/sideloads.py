@@ -8,7 +8,6 @@ objects. No extra request is made, and `tickets` keeps the only bookmark.
 
 from __future__ import annotations
 
-import logging
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from typing_extensions import override
@@ -36,6 +35,8 @@ class SideloadStream(ZendeskStream):
     primary_keys = ("id",)
     state_partitioning_keys: ClassVar[list[str]] = []  # no per-page state: tickets has it
     include: ClassVar[str]  # the `include=` name, also the key of the page's array
+    # Synced once per page: the SDK's opening line of each sync would be noise at INFO.
+    debug_only_messages = (*ZendeskStream.debug_only_messages, "Beginning sync of")
 
     def __init__(self, tap: Tap, tickets: TicketsStream) -> None:
         super().__init__(tap)
@@ -67,13 +68,6 @@ class SideloadStream(ZendeskStream):
         if len(self.written) > REMEMBERED_IDS:
             del self.written[next(iter(self.written))]
         return True
-
-    @override
-    def log(self, message: str, *args: Any, level: int = logging.INFO, **kwargs: Any) -> None:
-        # Synced once per page: the SDK's opening line of each sync would be noise at INFO.
-        if message.startswith("Beginning sync of"):
-            level = logging.DEBUG
-        super().log(message, *args, level=level, **kwargs)
 
     @override
     def _write_schema_message(self) -> None:
