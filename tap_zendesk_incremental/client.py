@@ -118,15 +118,6 @@ class ZendeskStream(RESTStream[Any]):
             return
         responses.raise_for_status(response)
 
-    @override
-    def response_error_message(self, response: requests.Response) -> str:
-        # The SDK's default copies bodies and header names into messages; ours never does.
-        try:
-            responses.raise_for_status(response)
-        except Exception as error:  # noqa: BLE001 - the message is all we want
-            return str(error)
-        return f"Zendesk answered {response.status_code}"
-
     # Retries: the SDK's backoff decorator, bounded by time instead of a count of tries.
 
     @override
