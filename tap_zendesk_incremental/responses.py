@@ -50,10 +50,19 @@ def raise_for_status(response: requests.Response) -> None:
     status = response.status_code
     if status < HTTPStatus.BAD_REQUEST:
         return
-    problem = f"Zendesk answered {status} {_summary(response)}"
     if status in RETRY_STATUSES or status >= HTTPStatus.INTERNAL_SERVER_ERROR:
-        raise RetriableAPIError(_locate(problem, response), response)
-    raise FatalAPIError(f"{_locate(problem, response)}: {_fix(response)}")
+        raise RetriableAPIError(problem(response), response)
+    raise FatalAPIError(f"{problem(response)}: {_fix(response)}")
+
+
+def problem(response: requests.Response) -> str:
+    """What an error response says, where it came from, and Zendesk's request id."""
+    return _locate(f"Zendesk answered {response.status_code} {_summary(response)}", response)
+
+
+def needs_credentials_fix(response: requests.Response) -> bool:
+    """True for the answers that only other credentials or permissions can cure."""
+    return response.status_code in (HTTPStatus.UNAUTHORIZED, HTTPStatus.FORBIDDEN)
 
 
 def _fix(response: requests.Response) -> str:

@@ -1,17 +1,31 @@
-"""The `tickets` stream: Zendesk's time-based incremental ticket export."""
+"""The `tickets` stream: Zendesk's time-based incremental ticket export.
+
+Each page goes through the same steps: what it proves (`pages.read_page`), where the export
+goes next (`pagination.plan`), the tickets not written before (`ledger.SecondLedger`), then the
+bookmark and a STATE, and a count of pages that bring nothing new (`pagination.StallGuard`).
+"""
 
 from __future__ import annotations
 
-from operator import itemgetter
+import logging
+from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
 
+from singer_sdk.exceptions import FatalAPIError, RetriableAPIError
 from singer_sdk.streams.rest import HTTPRequest
 from typing_extensions import override
 
-from tap_zendesk_incremental import responses
+from tap_zendesk_incremental import pages, responses
 from tap_zendesk_incremental.client import ZendeskStream
-from tap_zendesk_incremental.pagination import ExportPaginator, ExportPosition
-from tap_zendesk_incremental.progress import Progress
+from tap_zendesk_incremental.ledger import SecondLedger
+from tap_zendesk_incremental.pagination import (
+    ExportPaginator,
+    ExportPosition,
+    StallGuard,
+    Step,
+    plan,
+)
+from tap_zendesk_incremental.progress import Progress, utc
 from tap_zendesk_incremental.schemas import TICKET
 from tap_zendesk_incremental.settings import parse_start_date
 
@@ -22,42 +36,11 @@ if TYPE_CHECKING:
     from singer_sdk.helpers.types import Context
     from singer_sdk.streams.rest import PageContext
 
-_BY_SECOND = itemgetter("generated_timestamp")
+    from tap_zendesk_incremental.pages import PageFacts
+    from tap_zendesk_incremental.signals import DeferredSignals
 
-
-class SecondLedger:
-    """The ticket ids already written for the newest second, the one Zendesk sends again.
-
-    A time-based page starts at the previous page's `end_time`, inclusive, so the tickets of
-    that boundary second come twice; so does the bookmark's second at the start of the next run.
-    Only that second's ids are kept, so memory stays bounded. They are mirrored into the stream
-    STATE under `written_ids` (replaced whole, so a STATE written at any moment, even from a
-    signal handler, never names a ticket that was not written) for the next run to skip.
-    """
-
-    KEY = "written_ids"
-
-    def __init__(self, state: dict[str, Any]) -> None:
-        self.state = state
-        written = state.get(self.KEY) or {}
-        bookmark = state.get("replication_key_value")
-        valid = isinstance(bookmark, int) and written.get("generated_timestamp") == bookmark
-        self.second: int = bookmark if valid else -1
-        self.ids: set[int] = set(written.get("ids", ())) if valid else set()
-
-    def seen(self, ticket: dict[str, Any]) -> bool:
-        """True for a ticket version (id, generated_timestamp) already written."""
-        return ticket["generated_timestamp"] == self.second and ticket["id"] in self.ids
-
-    def add(self, ticket: dict[str, Any]) -> None:
-        """Remember a ticket version that has been written."""
-        second, ticket_id = ticket["generated_timestamp"], ticket["id"]
-        if second > self.second:
-            self.second, self.ids = second, {ticket_id}
-            self.state[self.KEY] = {"generated_timestamp": second, "ids": [ticket_id]}
-        elif second == self.second and ticket_id not in self.ids:
-            self.ids.add(ticket_id)
-            self.state[self.KEY]["ids"].append(ticket_id)
+# What `read_page` returns for a resumed cursor that Zendesk no longer accepts.
+CURSOR_REFUSED: dict[str, Any] = {}
 
 
 class TicketsStream(ZendeskStream):
@@ -80,15 +63,25 @@ class TicketsStream(ZendeskStream):
         self.progress = Progress()
         self._decoded: tuple[requests.Response, dict[str, Any] | None] | None = None
         self._requested = ExportPosition(0)
+        self._step: Step | None = None
+        self.stall = StallGuard()
+        self.warned: set[str] = set()  # kinds of page problems already logged this run
+        self.resumed_cursor: str | None = None  # a cursor the run started from (the STATE's)
+        self._drained: tuple[int, set[int]] = (-1, set())  # second, ids the detour has sent
+
+    @property
+    def signals(self) -> DeferredSignals:
+        return self._tap.signals  # type: ignore[attr-defined]
 
     # Where the export starts and how it pages
 
-    def start_time(self, context: Context | None) -> int:
-        """The bookmark of the last run, else `start_date`, as Unix seconds."""
+    def start_position(self, context: Context | None) -> ExportPosition:
+        """The bookmark of the last run (inside a crowded second: its cursor), else start_date."""
         value = self.get_starting_replication_key_value(context)
-        if isinstance(value, int):
-            return value
-        return int(parse_start_date(str(value)).timestamp())
+        if not isinstance(value, int):
+            return ExportPosition(int(parse_start_date(str(value)).timestamp()))
+        cursor = self.ledger.cursor if self.ledger.second == value else None
+        return ExportPosition(value, drain=cursor is not None, cursor=cursor)
 
     @override
     def get_records(self, context: Context | None) -> Iterable[dict[str, Any]]:
@@ -106,14 +99,18 @@ class TicketsStream(ZendeskStream):
     @override
     def get_new_paginator(self) -> ExportPaginator:
         self.ledger = SecondLedger(self.get_context_state(self.context))
-        return ExportPaginator(
-            self.start_time(self.context), self.config["per_page"], self.read_page
-        )
+        start = self.start_position(self.context)
+        self.resumed_cursor = start.cursor
+        return ExportPaginator(start, self.next_position)
+
+    def next_position(self, response: requests.Response) -> ExportPosition | None:  # noqa: ARG002
+        """Where the page just written (parse_response decided it) sends the export."""
+        return self._step.following if self._step is not None else None
 
     @override
     def get_http_request(self, *, page: PageContext) -> HTTPRequest:
         position: ExportPosition = page.next_page_token
-        self._requested = position
+        self._requested, self._step = position, None
         params: dict[str, Any] = {"per_page": self.config["per_page"]}
         if position.cursor:
             params["cursor"] = position.cursor
@@ -132,10 +129,36 @@ class TicketsStream(ZendeskStream):
 
     @override
     def validate_response(self, response: requests.Response) -> None:
-        super().validate_response(response)
-        # Decoded here, once, so that a cut or non-JSON body is retried like a 5xx.
-        page = None if responses.is_too_recent(response) else responses.decode_page(response)
+        try:
+            super().validate_response(response)
+            # Decoded here, once, so that a cut or non-JSON body is retried like a 5xx.
+            too_recent = responses.is_too_recent(response)
+            page = None if too_recent else responses.decode_page(response)
+        except (FatalAPIError, RetriableAPIError) as error:
+            if not self._requested.drain:
+                raise
+            page = self._cursor_failure(error, response)
         self._decoded = (response, page)
+
+    def _cursor_failure(
+        self, error: FatalAPIError | RetriableAPIError, response: requests.Response
+    ) -> dict[str, Any]:
+        """A failure of the cursor export, said as such; a refused cursor restarts its second."""
+        second, cursor = self._requested.start_time, self._requested.cursor
+        if isinstance(error, RetriableAPIError):
+            msg = f"The cursor export (reading the crowded second {utc(second)}) failed: {error}"
+            raise RetriableAPIError(msg, response) from None
+        if responses.needs_credentials_fix(response):
+            raise error
+        if cursor is not None and response.status_code == HTTPStatus.BAD_REQUEST:
+            return CURSOR_REFUSED  # stale (from the STATE) or not: read the second again
+        msg = (
+            f"{responses.problem(response)}: the cursor export, which reads a second holding more "
+            f"tickets than a page ({utc(second)}), refused to start at that second. The STATE "
+            "stays at that second and the next run reads it again; if a proxy is in between "
+            f"(`api_url`), it must pass {self.cursor_path} too"
+        )
+        raise FatalAPIError(msg) from None
 
     def read_page(self, response: requests.Response) -> dict[str, Any] | None:
         """The decoded page of a validated response; None when Zendesk says 'caught up'."""
@@ -146,28 +169,39 @@ class TicketsStream(ZendeskStream):
 
     @override
     def parse_response(self, response: requests.Response) -> Iterable[dict[str, Any]]:
-        page = self.read_page(response)
+        page, requested = self.read_page(response), self._requested
         if page is None:
+            self._step = Step(write=False, following=None)
             self.log("Caught up: Zendesk has nothing older than one minute left to export")
             return
-        tickets: list[dict[str, Any]] = page["tickets"]
-        tickets.sort(key=_BY_SECOND)  # sorted already; this makes sure, in linear time
-        drained_second = self._requested.start_time if self._requested.drain else None
-        self.page, self._page_to_share = page, True
+        if page is CURSOR_REFUSED:
+            self.restart_drain(requested.start_time)
+            return
+        facts = pages.read_page(page, requested.start_time, cursor=requested.drain)
+        self.warn_once(facts.problems, requested)
+        step = self._step = plan(requested, facts)
+        self.page, self._page_to_share = page, step.write
         written = 0
-        for ticket in tickets:
-            if drained_second is not None and ticket["generated_timestamp"] != drained_second:
-                continue  # the cursor detour only reads its one second
+        for ticket in self.to_write(requested, facts) if step.write else ():
             if self.ledger.seen(ticket):
                 self.duplicates += 1
                 continue
             self.keep_declared_fields(ticket)
-            ticket["end_time"] = max(ticket["generated_timestamp"], self.ledger.second)
-            yield ticket
-            # Back here, the SDK has written the record and moved the bookmark to it.
-            self.ledger.add(ticket)
+            with self.signals.held():  # the RECORD and the ledger entry go together
+                ticket["end_time"] = max(ticket["generated_timestamp"], self.ledger.second)
+                yield ticket
+                # Back here, the SDK has written the record and moved the bookmark to it.
+                self.ledger.add(ticket)
             written += 1
-        self.after_page(page, written)
+        self.after_page(requested, facts, step, written)
+
+    @staticmethod
+    def to_write(requested: ExportPosition, facts: PageFacts) -> list[dict[str, Any]]:
+        """The page's tickets this run may write: in a detour, only the drained second's."""
+        if not requested.drain:
+            return facts.tickets
+        second = requested.start_time
+        return [t for t in facts.tickets if t["generated_timestamp"] == second]
 
     @override
     def generate_child_contexts(
@@ -179,16 +213,93 @@ class TicketsStream(ZendeskStream):
             self._page_to_share = False
             yield {"tickets_page": self.progress.pages + 1}
 
-    def after_page(self, page: dict[str, Any], written: int) -> None:
-        """Move the bookmark to the page's `end_time`, write a STATE and log the progress."""
-        end_time = page.get("end_time")
-        if isinstance(end_time, int) and end_time >= self.ledger.second:
-            self._increment_stream_state({"end_time": end_time}, context=self.context)
-        self.write_state()
-        position = max(self.ledger.second, self._requested.start_time)
+    def after_page(
+        self, requested: ExportPosition, facts: PageFacts, step: Step, written: int
+    ) -> None:
+        """Move the bookmark to what the page proves, write a STATE, log, count idle pages."""
+        second = requested.start_time
+        idle = self.idle_reason(requested, facts, step)
+        with self.signals.held():  # bookmark and `written_ids` change together
+            if requested.drain:
+                if step.passed:
+                    self.ledger.move_past(second)
+                    self.move_bookmark(second + 1)
+                elif facts.after_cursor and facts.after_cursor != requested.cursor:
+                    returned = {t["id"] for t in self.to_write(requested, facts)}
+                    self.ledger.cover(second, facts.after_cursor, returned)
+                    self.move_bookmark(second)
+            elif step.write and facts.newest is not None:
+                self.move_bookmark(facts.newest)
+            self.write_state()
+        position = max(self.ledger.second, second)
         self.log(self.progress.page_done(position, written, self.pacer.limit))
+        self.stall.page(second, idle)
+
+    def idle_reason(self, requested: ExportPosition, facts: PageFacts, step: Step) -> str | None:
+        """What was wrong with a page that brought nothing new; None if it brought something."""
+        second = requested.start_time
+        if not requested.drain:
+            if step.write:
+                return None  # it ended the stream, or moved past its second with new tickets
+            if not facts.tickets:
+                return "an empty time-based page that is not the end of the stream"
+            return f"a time-based page of {len(facts.tickets)} tickets, all of that second"
+        if self._drained[0] != second:
+            self._drained = (second, set())
+        sent = self._drained[1]
+        new = {t["id"] for t in self.to_write(requested, facts)} - sent
+        sent |= new
+        if new or step.passed or facts.end_of_stream:
+            return None
+        what = "a cursor page of tickets sent before" if facts.tickets else "an empty cursor page"
+        if not facts.after_cursor:
+            how = "without `after_cursor`"
+        elif facts.after_cursor == requested.cursor:
+            how = "with the cursor it was sent"
+        else:
+            how = "with a new cursor"
+        return f"{what} {how}, not the end of the stream"
+
+    def restart_drain(self, second: int) -> None:
+        """Zendesk refused a cursor (400): read that second from its start again."""
+        stale = self._requested.cursor == self.resumed_cursor
+        self.warn_once(
+            {
+                "cursor_refused": f"400 for {'the cursor in the STATE' if stale else 'a cursor'}"
+                ": that second is read from its start again (tickets of it written before this "
+                "run may come once more)"
+            },
+            self._requested,
+        )
+        self.resumed_cursor = None
+        with self.signals.held():
+            self.ledger.restart(second)
+            self.write_state()
+        self._step = Step(write=False, following=ExportPosition(second, drain=True))
+        self.stall.page(second, "the cursor export refused a cursor (400 InvalidCursor)")
+
+    def warn_once(self, problems: dict[str, str], requested: ExportPosition) -> None:
+        """One WARNING per kind of page problem per run, with its first example."""
+        for kind, example in problems.items():
+            if kind not in self.warned:
+                self.warned.add(kind)
+                export = "cursor" if requested.drain else "time-based"
+                self.log(
+                    "Zendesk's %s export sent %s (page from %s; said once per run)",
+                    export,
+                    example,
+                    utc(requested.start_time),
+                    level=logging.WARNING,
+                )
+
+    def move_bookmark(self, position: int) -> None:
+        """Move the bookmark forward to `position` (never back)."""
+        current = self.get_context_state(self.context).get("replication_key_value")
+        if not isinstance(current, int) or position > current:
+            self._increment_stream_state({"end_time": position}, context=self.context)
 
     def write_state(self) -> None:
         """Write STATE now: the SDK's every-10,000-records default could lose pages."""
-        self.state_manager.is_flushed = False
-        self._write_state_message()
+        with self.signals.held():
+            self.state_manager.is_flushed = False
+            self._write_state_message()

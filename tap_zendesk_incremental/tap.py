@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import sys
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 import requests
@@ -13,6 +14,7 @@ from singer_sdk.exceptions import ConfigValidationError, FatalAPIError, Retriabl
 from singer_sdk.singerlib import StateMessage
 from typing_extensions import override
 
+from tap_zendesk_incremental.bookmark import StateError, check_state
 from tap_zendesk_incremental.client import ZendeskStream, describe_error
 from tap_zendesk_incremental.settings import CONFIG_SCHEMA, config_problems, redact
 from tap_zendesk_incremental.sideloads import (
@@ -21,6 +23,7 @@ from tap_zendesk_incremental.sideloads import (
     TicketMetricSetsStream,
     UsersStream,
 )
+from tap_zendesk_incremental.signals import DeferredSignals
 from tap_zendesk_incremental.streams import TicketsStream
 
 if TYPE_CHECKING:
@@ -71,9 +74,24 @@ class TapZendeskIncremental(Tap):
         return errors
 
     @override
+    def load_state(self, state: dict[str, Any]) -> None:
+        # Before the first request: a bookmark that cannot be resumed from stops the run here.
+        checked = check_state(state)
+        for level, message in checked.notes:
+            self.logger.log(level, "%s", message)
+        super().load_state(checked.state)
+
+    @cached_property
+    def signals(self) -> DeferredSignals:
+        """SIGTERM/SIGINT held while a record and its STATE entry are written."""
+        return DeferredSignals(self._handle_termination)
+
+    @override
     def _handle_termination(self, signum: int, frame: FrameType | None) -> None:
         # The SDK writes the STATE, then exits 0; a stopped export is not a success to a
         # scheduler, so exit as a shell reports a signal (143 for SIGTERM, 130 for SIGINT).
+        if self.signals.arrived(signum, frame):
+            return  # handled when the record being written and its STATE entry are done
         try:
             super()._handle_termination(signum, frame)
         except SystemExit:
@@ -92,6 +110,8 @@ class TapZendeskIncremental(Tap):
             super().invoke(*args, **kwargs)
         except ConfigValidationError as error:
             cls._fail(f"Invalid configuration: {error.errors[0] if error.errors else error}")
+        except StateError as error:
+            cls._fail(str(error))
         except FatalAPIError as error:
             cls._fail(str(error))
         except (RetriableAPIError, requests.exceptions.RequestException) as error:

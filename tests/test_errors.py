@@ -294,7 +294,9 @@ def test_a_failure_mid_export_writes_every_record_of_the_pages_before_it(name, o
     served = [r for r in outcome.requests if r.status == 200]
     assert len(served) == PAGES_BEFORE_FAILURE
     records = outcome.run.records()
-    assert len(records) > 2 * 100  # three pages of 100, less the repeated boundary seconds
+    assert len(records) >= 100  # at least one page of 100 (another may be a crowded second)
+    before = {i for i, second in outcome.tickets.items() if second < outcome.run.bookmark}
+    assert before <= {r["id"] for r in records}
 
 
 @pytest.mark.parametrize("name", MID_EXPORT)

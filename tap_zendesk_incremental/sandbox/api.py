@@ -206,7 +206,7 @@ class Api:
         return response
 
     def page(self, endpoint: str, params: dict[str, str], faults: Faults) -> Response:
-        key = (endpoint, faults.same_second, tuple(sorted(params.items())))
+        key = (endpoint, faults.page_key(), tuple(sorted(params.items())))
         store = self.store
         with store.lock:  # data version, visibility and page must agree
             version = store.version
@@ -219,6 +219,7 @@ class Api:
                 faults.same_second,
                 faults.too_recent_status,
                 self.per_page_max,
+                faults,
             )
             build = time_page if endpoint == "time" else cursor_page
             try:

@@ -12,7 +12,7 @@ import binascii
 import json
 import threading
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 
     from tap_zendesk_incremental.sandbox.data import Row
     from tap_zendesk_incremental.sandbox.directory import People
+    from tap_zendesk_incremental.sandbox.faults import Faults
     from tap_zendesk_incremental.sandbox.store import Position, TicketStore
 
 INCLUDABLE = ("users", "groups", "organizations", "metric_sets")
@@ -54,6 +55,12 @@ class Context:
     same_second: str
     too_recent_status: int
     per_page_max: int
+    faults: Faults  # the page faults: end_time_fault, cursor_fault, served_per_page...
+
+    def served(self, options: Options) -> Options:
+        """The options a page is cut with: `served_per_page` overrides what was asked."""
+        size = self.faults.served_per_page
+        return replace(options, per_page=size) if size else options
 
 
 @dataclass(frozen=True)
@@ -155,20 +162,39 @@ def time_page(
 ) -> bytes:
     start = parse_start_time(params, ctx)
     options = parse_options(params, ctx.per_page_max)
+    first = 0 if ctx.faults.repeat_pages else start
     with store.lock:
         stop = store.end_at(ctx.now - VISIBLE_DELAY)
         rows, _, end_of_stream = select(
-            store, store.first_at(start), stop, options, grow=ctx.same_second == "grow"
+            store, store.first_at(first), stop, ctx.served(options), grow=ctx.same_second == "grow"
         )
     end_time = rows[-1].gts if rows else start
     link = urlencode({"start_time": str(end_time), **options.carried()}, safe=",")
-    meta = {
+    meta: dict[str, Any] = {
         "next_page": f"{ctx.base_url}{TIME_PATH}?{link}",
         "count": len(rows),
         "end_of_stream": end_of_stream,
         "end_time": end_time,
     }
+    if ctx.faults.end_time_fault:
+        _break_end_time(meta, ctx.faults.end_time_fault, start)
     return render(rows, meta, options.include, people)
+
+
+def _break_end_time(meta: dict[str, Any], fault: str, start: int) -> None:
+    end_time = meta["end_time"]
+    broken = {
+        "null": None,
+        "string": str(end_time),
+        "float": float(end_time),
+        "before_start": start - 3600,
+        "after_newest": end_time + 600,
+        "stuck": start,
+    }
+    if fault == "missing":
+        del meta["end_time"]
+    else:
+        meta["end_time"] = broken[fault]
 
 
 def cursor_page(
@@ -177,6 +203,11 @@ def cursor_page(
     params: Mapping[str, str],
     ctx: Context,
 ) -> bytes:
+    fault = ctx.faults.cursor_fault
+    if fault == "missing_endpoint":
+        raise ApiError(404, {"error": "InvalidEndpoint", "description": "Not found"})
+    if fault == "invalid_cursor" and "cursor" in params:
+        raise invalid("Invalid cursor", 400, "InvalidCursor")
     if "cursor" in params:
         position = decode_cursor(params["cursor"])
     elif "start_time" in params:
@@ -186,15 +217,25 @@ def cursor_page(
     options = parse_options(params, ctx.per_page_max)
     with store.lock:
         stop = store.end_at(ctx.now - VISIBLE_DELAY)
+        # "spin": a position (S, -n) reads S from its start, and the next cursor is (S, -n-1).
+        start = (position[0], -1) if position[1] < 0 else position
         rows, last, end_of_stream = select(
-            store, store.first_after(position), stop, options, grow=False
+            store, store.first_after(start), stop, ctx.served(options), grow=False
         )
         after = store.index[last] if last is not None else position
+    if fault == "spin":
+        after = (position[0], min(position[1], 0) - 1)
     # before_cursor: where this page started (re-reads it). Zendesk's points backwards, which
     # no export client uses; it is here so the response has the documented shape.
     before_cursor, after_cursor = encode_cursor(position), encode_cursor(after)
+    if fault == "same_cursor":
+        after_cursor = params.get("cursor") or before_cursor
+    elif fault == "empty_not_end":
+        rows, end_of_stream, after_cursor = [], False, None
+    elif fault == "no_cursor":
+        end_of_stream, after_cursor = False, None
     meta = {
-        "after_url": _cursor_url(ctx, after_cursor, options),
+        "after_url": _cursor_url(ctx, after_cursor, options) if after_cursor else None,
         "after_cursor": after_cursor,
         "before_url": _cursor_url(ctx, before_cursor, options),
         "before_cursor": before_cursor,

@@ -27,6 +27,19 @@ TRANSIENT_KINDS: tuple[str, ...] = (
 PERMANENT_KINDS: tuple[str, ...] = ("401", "403", "404text", "400json")
 FAULT_KINDS = TRANSIENT_KINDS + PERMANENT_KINDS
 SAME_SECOND_MODES = ("grow", "stall")
+# A wrong `end_time` on time-based pages (the link to the next page stays right).
+END_TIME_FAULTS = ("missing", "null", "string", "float", "before_start", "after_newest", "stuck")
+# A cursor export that misbehaves: an empty page that is not the end (and no cursor), the
+# first page again under a new cursor each time, the cursor it was sent, no `after_cursor`,
+# 400 InvalidCursor for any cursor, no cursor endpoint at all (404).
+CURSOR_FAULTS = (
+    "empty_not_end",
+    "spin",
+    "same_cursor",
+    "no_cursor",
+    "invalid_cursor",
+    "missing_endpoint",
+)
 RATE_HEADER_STYLES = ("zendesk", "ratelimit", "none")
 
 
@@ -49,6 +62,20 @@ class Faults:
     rate_window: float = 60.0
     rate_headers: str = "zendesk"  # "zendesk", "ratelimit" or "none"
     retry_after_on_429: bool = True
+    end_time_fault: str | None = None  # one of END_TIME_FAULTS
+    cursor_fault: str | None = None  # one of CURSOR_FAULTS
+    served_per_page: int | None = None  # pages of this size, whatever `per_page` asks
+    repeat_pages: bool = False  # the time-based export ignores start_time: page one again
+
+    def page_key(self) -> tuple[object, ...]:
+        """The switches a page's body depends on (the page cache keys on them)."""
+        return (
+            self.same_second,
+            self.end_time_fault,
+            self.cursor_fault,
+            self.served_per_page,
+            self.repeat_pages,
+        )
 
 
 def check_kind(kind: str) -> str:
