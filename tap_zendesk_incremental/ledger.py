@@ -64,15 +64,3 @@ class SecondLedger:
         """Every ticket of `second` is written: the export goes on from `second + 1`."""
         self.second, self.ids = second + 1, set()
         self.state[KEY] = {"generated_timestamp": second + 1, "ids": []}
-
-    def restart(self, second: int) -> None:
-        """Forget a cursor Zendesk refused: `second` is read from its start again.
-
-        The ids written this run stay known, so none is written twice; the STATE keeps only
-        those it listed (bounded), so the next run may write the others of `second` once more.
-        """
-        written = self.state.get(KEY) or {}
-        ids = written.get("ids", []) if written.get("generated_timestamp") == second else []
-        if second != self.second:
-            self.second, self.ids = second, set(ids)
-        self.state[KEY] = {"generated_timestamp": second, "ids": list(ids)}

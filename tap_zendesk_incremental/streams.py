@@ -224,7 +224,7 @@ class TicketsStream(ZendeskStream):
                 if step.passed:
                     self.ledger.move_past(second)
                     self.move_bookmark(second + 1)
-                elif facts.after_cursor and facts.after_cursor != requested.cursor:
+                elif idle is None and facts.after_cursor and facts.after_cursor != requested.cursor:
                     returned = {t["id"] for t in self.to_write(requested, facts)}
                     self.ledger.cover(second, facts.after_cursor, returned)
                     self.move_bookmark(second)
@@ -249,8 +249,10 @@ class TicketsStream(ZendeskStream):
         sent = self._drained[1]
         new = {t["id"] for t in self.to_write(requested, facts)} - sent
         sent |= new
-        if new or step.passed or facts.end_of_stream:
-            return None
+        if new or facts.end_of_stream:
+            return None  # moving past the second alone is no progress: see MAX_IDLE_PAGES
+        if step.passed:
+            return "a cursor page with no new ticket of that second, only later ones"
         what = "a cursor page of tickets sent before" if facts.tickets else "an empty cursor page"
         if not facts.after_cursor:
             how = "without `after_cursor`"
@@ -261,20 +263,25 @@ class TicketsStream(ZendeskStream):
         return f"{what} {how}, not the end of the stream"
 
     def restart_drain(self, second: int) -> None:
-        """Zendesk refused a cursor (400): read that second from its start again."""
+        """Zendesk refused a cursor (400): read that second from its start again.
+
+        The STATE keeps the last cursor that was followed: every ticket before it was written,
+        whether Zendesk still accepts it or not. The ids written this run stay known, so none
+        of them is written twice; from a refused STATE cursor, the last run's may come again.
+        """
         stale = self._requested.cursor == self.resumed_cursor
-        self.warn_once(
-            {
-                "cursor_refused": f"400 for {'the cursor in the STATE' if stale else 'a cursor'}"
-                ": that second is read from its start again (tickets of it written before this "
-                "run may come once more)"
-            },
-            self._requested,
-        )
+        if "cursor_refused" not in self.warned:
+            self.warned.add("cursor_refused")
+            self.log(
+                "Zendesk's cursor export refused %s (400): reading %s from its start again%s",
+                "the cursor in the STATE" if stale else "a cursor it had sent",
+                utc(second),
+                "; tickets of that second written by the last run may come once more"
+                if stale
+                else "",
+                level=logging.WARNING,
+            )
         self.resumed_cursor = None
-        with self.signals.held():
-            self.ledger.restart(second)
-            self.write_state()
         self._step = Step(write=False, following=ExportPosition(second, drain=True))
         self.stall.page(second, "the cursor export refused a cursor (400 InvalidCursor)")
 

@@ -111,6 +111,7 @@ class Moment:
     latency: float = 0.05  # seconds the sandbox takes for each page
     per_page: int = PER_PAGE
     read: bool = True  # False: stdout is not read until the stop, the tap blocks writing
+    crowd: int = 0  # tickets on one second, served by a server that stalls on it (cursor)
 
 
 @dataclass
@@ -145,6 +146,17 @@ INTERRUPTS = {
     "sigterm-blocked-writing-to-a-full-pipe": Moment(
         signal.SIGTERM, served(1), 0.5, per_page=1000, read=False
     ),
+    # At moments spread over the writing of a page: between a RECORD and its STATE entry.
+    **{
+        f"sigterm-writing-a-page-after-{delay}s": Moment(
+            signal.SIGTERM, served(2), delay, latency=0.3, per_page=1000
+        )
+        for delay in (0.03, 0.07, 0.13, 0.2)
+    },
+    # Inside a crowded second, read through the cursor export.
+    "sigterm-inside-a-crowded-second": Moment(
+        signal.SIGTERM, served(4), 0.1, latency=0.3, per_page=1000, crowd=4000
+    ),
 }
 SCENARIOS = KILLS | INTERRUPTS
 
@@ -174,8 +186,9 @@ def latest(records: list[dict[str, Any]]) -> dict[int, int]:
 
 
 def stop_and_resume(moment: Moment, folder: Path) -> Outcome:
-    with ZendeskSandbox(tickets=TICKETS, seed=SEED, port=0) as sb:
+    with ZendeskSandbox(tickets=TICKETS, seed=SEED, port=0, same_second_tickets=moment.crowd) as sb:
         sb.faults = slow(moment.latency)
+        sb.faults.same_second = "stall"
         config = config_for(sb, per_page=moment.per_page)
         tap = LiveTap(config, folder, read=moment.read)
         try:
@@ -187,7 +200,7 @@ def stop_and_resume(moment: Moment, folder: Path) -> Outcome:
                 tap.process.kill()
                 tap.process.wait(timeout=WAIT)
         stopped = tap.messages()
-        sb.faults = Faults()
+        sb.faults = Faults(same_second="stall")
         resume_folder = folder / "resume"
         resume_folder.mkdir()
         resumed = run_cli(config, resume_folder, state=last_state(stopped), timeout=60)
@@ -210,7 +223,7 @@ def outcomes(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Outcome]:
 def test_the_stop_came_mid_export(name, outcomes):
     # Otherwise the tests below would prove nothing: the stopped run must have missed tickets.
     outcome = outcomes[name]
-    assert len(latest(records_before_last_state(outcome.stopped))) < TICKETS
+    assert len(latest(records_before_last_state(outcome.stopped))) < len(outcome.tickets)
 
 
 @pytest.mark.parametrize("name", KILLS)
@@ -258,3 +271,19 @@ def test_a_run_from_the_last_state_completes_the_export(name, outcomes):
     assert outcome.resumed.exit_code == 0, outcome.resumed.stderr[-2000:]
     before = records_before_last_state(outcome.stopped)
     assert latest(before + outcome.resumed.records()) == outcome.tickets
+
+
+@pytest.mark.parametrize("name", INTERRUPTS)
+def test_a_run_after_sigterm_or_sigint_repeats_no_ticket_version(name, outcomes):
+    # The STATE written on the way out names every ticket written, even mid-page.
+    outcome = outcomes[name]
+    before = {
+        (r["id"], r["generated_timestamp"]) for r in records_before_last_state(outcome.stopped)
+    }
+    again = {(r["id"], r["generated_timestamp"]) for r in outcome.resumed.records()}
+    assert not before & again
+
+
+def test_a_stop_inside_a_crowded_second_leaves_its_cursor_in_the_state(outcomes):
+    stopped = outcomes["sigterm-inside-a-crowded-second"].stopped
+    assert tickets_bookmark(last_state(stopped))["written_ids"].get("cursor")
