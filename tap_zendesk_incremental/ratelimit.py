@@ -104,6 +104,7 @@ class Pacer:
         self.limit: RateLimit | None = None
         self.reset_at: float | None = None  # earliest moment known to be after the reset
         self.waited = 0.0
+        self.responses = 0  # responses received in this run, whatever their status
 
     def delay(self) -> float:
         """Seconds to hold the next request."""
@@ -125,6 +126,7 @@ class Pacer:
 
     def after_response(self, headers: Mapping[str, str]) -> None:
         """Learn the budget from a response's headers."""
+        self.responses += 1
         limit = RateLimit.from_headers(headers)
         if limit is None:
             return
