@@ -81,7 +81,7 @@ class ZendeskStream(RESTStream[Any]):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.pacer = Pacer(int(self.config.get("max_requests_per_minute") or 10))
+        self.pacer = Pacer(int(self.config.get("max_requests_per_minute") or 10), announce=self.log)
         self.retries = 0
         self.rate_limited = 0
         self.declared = frozenset(self.schema["properties"])
