@@ -148,3 +148,11 @@ def test_meltano_sandbox_environment_matches_the_sandbox_defaults() -> None:
     assert config["email"] == defaults.email
     assert config["api_token"] == defaults.api_token
     assert parse_start_date(config["start_date"]).timestamp() <= FIRST_GTS
+
+
+def test_meltano_yml_declares_every_capability_of_the_tap(about_markdown: str) -> None:
+    project = yaml.safe_load((ROOT / "meltano.yml").read_text(encoding="utf-8"))
+    (extractor,) = project["plugins"]["extractors"]
+    about = section_table(about_markdown, "Capabilities").replace("`", "").replace("- ", "")
+    assert extractor["capabilities"] == about.splitlines()
+    assert "structured-logging" in extractor["capabilities"]
