@@ -23,15 +23,16 @@ CONFIG_SCHEMA = th.PropertiesList(
         "subdomain",
         th.StringType,
         title="Subdomain",
-        description="Your Zendesk subdomain: `acme` for acme.zendesk.com. Letters, digits and "
-        "hyphens only. Required unless `api_url` is set.",
+        description="Required (either auth method) unless `api_url` is set. Your Zendesk "
+        "subdomain: `acme` for acme.zendesk.com. Letters, digits and hyphens only.",
         examples=["acme"],
     ),
     th.Property(
         "email",
         th.StringType,
         title="Email",
-        description="The admin's email address, for API-token auth (with `api_token`).",
+        description="API-token auth: required, with `api_token`. OAuth: leave unset. The "
+        "admin's email address.",
         examples=["admin@acme.com"],
     ),
     th.Property(
@@ -39,23 +40,26 @@ CONFIG_SCHEMA = th.PropertiesList(
         th.StringType,
         secret=True,
         title="API token",
-        description="A Zendesk API token (Admin Center > Apps and integrations > Zendesk API). "
-        "Sent as HTTP Basic `{email}/token:{api_token}`. Use this or `access_token`.",
+        description="API-token auth: required, with `email`. OAuth: leave unset. A Zendesk API "
+        "token (Admin Center > Apps and integrations > Zendesk API), sent as HTTP Basic "
+        "`{email}/token:{api_token}`.",
     ),
     th.Property(
         "access_token",
         th.StringType,
         secret=True,
         title="OAuth access token",
-        description="An OAuth access token, sent as `Bearer`. Use this or `email` + `api_token`.",
+        description="OAuth: required, instead of `email` and `api_token`. API-token auth: "
+        "leave unset. An OAuth access token, sent as `Bearer`.",
     ),
     th.Property(
         "start_date",
         th.StringType,
         required=True,
         title="Start date",
-        description="Where the first run starts exporting (later runs start at the bookmark): "
-        "an ISO 8601 date or UTC date-time.",
+        description="Required (either auth method). Where the first run starts exporting "
+        "(later runs start at the bookmark): an ISO 8601 date or UTC date-time, not in the "
+        "future.",
         examples=["2024-01-01", "2024-01-01T00:00:00Z"],
     ),
     th.Property(
