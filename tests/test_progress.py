@@ -104,48 +104,45 @@ def test_the_estimate_follows_a_pace_slower_than_the_budget():
     assert "at most about 1h29m left" in line
 
 
-class FakeTime:
-    def __init__(self) -> None:
-        self.now = 0.0
+class AnnouncingPacer(Pacer):
+    """A pacer on a fake clock that records what it announces instead of logging it."""
 
-    def sleep(self, seconds: float) -> None:
+    def __init__(self, per_minute: int, zendesk_header: str | None = None) -> None:
+        self.now, self.said = 0.0, []
+        super().__init__(
+            per_minute, clock=lambda: self.now, sleep=self.wait, announce=self.said.append
+        )
+        if zendesk_header:
+            self.after_response({"Zendesk-RateLimit-incremental-exports": zendesk_header})
+
+    def wait(self, seconds: float) -> None:
         self.now += seconds
 
 
 def test_a_long_wait_for_the_budget_is_announced_before_it_starts():
-    fake, said = FakeTime(), []
-    pacer = Pacer(10, clock=lambda: fake.now, sleep=fake.sleep, announce=said.append)
-    pacer.after_response(
-        {"Zendesk-RateLimit-incremental-exports": "total=10; remaining=0; resets=42"}
-    )
+    pacer = AnnouncingPacer(10, "total=10; remaining=0; resets=42")
     pacer.before_request()
-    assert said == [
+    assert pacer.said == [
         "Waiting 42 s for the rate budget: Zendesk says 0 of 10 incremental-export requests "
         "are left until its window resets"
     ]
-    assert fake.now == 42
+    assert pacer.now == 42
 
 
 def test_a_wait_paced_by_the_setting_names_the_setting():
-    fake, said = FakeTime(), []
-    pacer = Pacer(2, clock=lambda: fake.now, sleep=fake.sleep, announce=said.append)
-    pacer.before_request()
-    pacer.before_request()
-    pacer.before_request()
-    assert len(said) == 1
-    assert said[0].startswith("Waiting 60 s for the rate budget: 2 requests sent in the last")
-    assert "`max_requests_per_minute`" in said[0]
+    pacer = AnnouncingPacer(2)
+    for _ in range(3):
+        pacer.before_request()
+    assert len(pacer.said) == 1
+    assert pacer.said[0].startswith("Waiting 60 s for the rate budget: 2 requests sent in the")
+    assert "`max_requests_per_minute`" in pacer.said[0]
 
 
 def test_a_short_wait_is_not_announced():
-    fake, said = FakeTime(), []
-    pacer = Pacer(10, clock=lambda: fake.now, sleep=fake.sleep, announce=said.append)
-    pacer.after_response(
-        {"Zendesk-RateLimit-incremental-exports": "total=10; remaining=0; resets=2"}
-    )
+    pacer = AnnouncingPacer(10, "total=10; remaining=0; resets=2")
     pacer.before_request()
-    assert said == []
-    assert fake.now == 2
+    assert pacer.said == []
+    assert pacer.now == 2
 
 
 def test_the_run_logs_the_wait_for_the_budget_at_info(tmp_path):
