@@ -177,6 +177,7 @@ CREATED = {
     ".venv/": ".venv/bin",
     ".venv-meltano/": ".venv-meltano",
     ".venv-dagster/": ".venv-dagster",
+    ".venv-target/": ".venv-target",
     ".meltano/": ".meltano/",
     "output/": "output/tickets.jsonl",
     "plugins/": "plugins",
