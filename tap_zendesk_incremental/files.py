@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 # What to do about each kind of file that cannot be read.
@@ -24,7 +25,8 @@ def read_json_object(path: str, what: str) -> str:
     The text is returned, not the object: the SDK parses it its own way (numbers as Decimal).
     Messages name the file and the problem, never the content (a config file holds tokens).
     """
-    text, problem = _read(Path(path))
+    # `-` is standard input, as click's File type (which the SDK used) reads it.
+    text, problem = (sys.stdin.read(), None) if path == "-" else _read(Path(path))
     if problem is None:
         problem = _not_an_object(text)
     if problem is not None:

@@ -128,3 +128,26 @@ def test_a_catalog_selecting_tickets_gives_no_nothing_selected_warning(tmp_path)
     assert run.exit_code == 0
     assert "Nothing to export" not in run.stderr
     assert len(run.records()) == 50
+
+
+def test_a_state_on_standard_input_is_still_read(tmp_path):
+    with ZendeskSandbox(tickets=50, seed=1, port=0) as sb:
+        write(tmp_path / "config.json", json.dumps(config_for(sb)))
+        bookmark = max(t["generated_timestamp"] for t in sb.tickets.values())
+        state = {
+            "bookmarks": {
+                "tickets": {"replication_key": "end_time", "replication_key_value": bookmark}
+            }
+        }
+        done = subprocess.run(
+            [*TAP, "--config", "config.json", "--state", "-"],
+            cwd=tmp_path,
+            input=json.dumps(state),
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        starts = [r.params.get("start_time") for r in sb.requests]
+    assert done.returncode == 0, done.stderr
+    assert starts[0] == str(bookmark)
