@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 import random
+import re
+import time
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
@@ -17,6 +19,7 @@ from singer_sdk.helpers._util import utc_now
 from singer_sdk.helpers.conform import TypeConformanceLevel
 from singer_sdk.streams import RESTStream
 from typing_extensions import override
+from urllib3.exceptions import NameResolutionError, NewConnectionError
 
 from tap_zendesk_incremental import responses
 from tap_zendesk_incremental.ratelimit import MAX_RESET_WAIT, Pacer, retry_after
@@ -65,6 +68,10 @@ class ZendeskStream(RESTStream[Any]):
 
     # The first backoff wait, in seconds; doubled on each retry up to MAX_BACKOFF_SECONDS.
     retry_base_seconds: float = 1.0
+    # Until Zendesk has answered once in this run, a refused connection or an unknown host is
+    # almost always a wrong address, not an outage: give up after this long, not after
+    # max_retry_seconds. Once it has answered, the same failure is retried as any other.
+    unreachable_give_up_seconds: float = 30.0
     # Zendesk's JSON holds only JSON types: the SDK's per-value conformance pass (most of its
     # time per record) has nothing to convert. Undeclared fields: see keep_declared_fields.
     TYPE_CONFORMANCE_LEVEL = TypeConformanceLevel.NONE
@@ -74,11 +81,12 @@ class ZendeskStream(RESTStream[Any]):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.pacer = Pacer(int(self.config.get("max_requests_per_minute") or 10))
+        self.pacer = Pacer(int(self.config.get("max_requests_per_minute") or 10), announce=self.log)
         self.retries = 0
         self.rate_limited = 0
         self.declared = frozenset(self.schema["properties"])
         self.undeclared: set[str] = set()
+        self.unreachable_since: float | None = None
 
     @property
     @override
@@ -127,6 +135,7 @@ class ZendeskStream(RESTStream[Any]):
             TRANSIENT_ERRORS,
             max_tries=None,
             max_time=float(self.config["max_retry_seconds"]),
+            giveup=self.never_reached_for_too_long,
             on_backoff=self.backoff_handler,
             jitter=None,  # applied in backoff_wait_generator, never to a Retry-After
             logger=None,  # backoff_handler logs each retry in one line
@@ -140,14 +149,36 @@ class ZendeskStream(RESTStream[Any]):
             attempt += 1
             error = yield self.retry_wait(error, attempt)
 
+    def never_reached_for_too_long(self, error: BaseException) -> bool:
+        """True when no answer came yet and connecting has failed for the fail-fast time."""
+        if self.pacer.responses or not cannot_connect(error):
+            return False
+        self.unreachable_since = self.unreachable_since or time.monotonic()
+        return self.unreachable_left() <= 0
+
+    def unreachable_left(self) -> float:
+        """Seconds left of the fail-fast time for an address that never answered."""
+        since = self.unreachable_since or time.monotonic()
+        return since + self.unreachable_give_up_seconds - time.monotonic()
+
     def retry_wait(self, error: BaseException, attempt: int) -> float:
         """Retry-After exactly; a 429 without it waits for the window; else backoff + jitter."""
+        if not self.pacer.responses and cannot_connect(error):
+            return max(0.0, min(self.backoff_seconds(attempt), self.unreachable_left()))
+        return self.known_host_wait(error, attempt)
+
+    def known_host_wait(self, error: BaseException, attempt: int) -> float:
+        """The wait before retrying a request to an address that has answered in this run."""
         response = getattr(error, "response", None)
         if response is not None and response.status_code in (429, 503):
             if (seconds := retry_after(response.headers)) is not None:
                 return seconds
             if response.status_code == 429:
                 return self.pacer.delay() or MAX_RESET_WAIT
+        return self.backoff_seconds(attempt)
+
+    def backoff_seconds(self, attempt: int) -> float:
+        """Exponential backoff with jitter: 0.5-1 s, 1-2 s, 2-4 s ... up to a minute."""
         ceiling = min(self.retry_base_seconds * 2 ** (attempt - 1), MAX_BACKOFF_SECONDS)
         return random.uniform(ceiling / 2, ceiling)  # noqa: S311 - jitter, not security
 
@@ -229,7 +260,10 @@ def describe_error(error: BaseException | None) -> str:
         )
     if isinstance(error, (requests.exceptions.ConnectionError, ConnectionResetError)):
         return (
-            f"the connection to Zendesk{where} failed or was reset (check `subdomain` or "
+            f"cannot connect to Zendesk{where} ({_connect_failure(error)}): check `subdomain` "
+            "or `api_url`, and the network"
+            if cannot_connect(error)
+            else f"the connection to Zendesk{where} failed or was reset (check `subdomain` or "
             "`api_url`, and the network)"
         )
     if isinstance(error, requests.exceptions.RequestException):
@@ -237,7 +271,29 @@ def describe_error(error: BaseException | None) -> str:
     return repr(error)
 
 
+def cannot_connect(error: BaseException | None) -> bool:
+    """A refused connection or an unknown host: no connection was made, nothing was sent."""
+    if not isinstance(error, requests.exceptions.ConnectionError) or not error.args:
+        return False
+    return isinstance(getattr(error.args[0], "reason", None), NewConnectionError)
+
+
+def _connect_failure(error: BaseException) -> str:
+    reason = error.args[0].reason
+    if isinstance(reason, NameResolutionError):
+        return "unknown host"
+    found = re.search(r"\[Errno -?\d+\] ([^'\"]+)", str(reason))
+    return found.group(1).strip().lower() if found else "connection refused"
+
+
 def _host(error: BaseException | None) -> str:
+    """` at host:port` of the failed request (the port is half of a wrong address)."""
     request = getattr(error, "request", None)
-    host = urlsplit(request.url).hostname if request is not None and request.url else None
-    return f" at {host}" if host else ""
+    url = urlsplit(request.url) if request is not None and request.url else None
+    if url is None or not url.hostname:
+        return ""
+    try:
+        port = url.port or {"http": 80, "https": 443}.get(url.scheme)
+    except ValueError:
+        port = None
+    return f" at {url.hostname}:{port}" if port else f" at {url.hostname}"

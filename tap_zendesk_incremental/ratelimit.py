@@ -18,6 +18,7 @@ if TYPE_CHECKING:
 
 WINDOW_SECONDS = 60.0  # Zendesk's incremental budget is per minute.
 MAX_RESET_WAIT = 60.0  # A window never lasts longer; bounds a bogus `resets`.
+ANNOUNCE_SECONDS = 5.0  # a wait this long is announced first: a silent minute looks like a hang
 
 
 @dataclass(frozen=True)
@@ -97,13 +98,16 @@ class Pacer:
         max_per_minute: int,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
+        announce: Callable[[str], object] = lambda _: None,
     ) -> None:
         self.clock = clock
         self.sleep = sleep
+        self.announce = announce
         self.sent: deque[float] = deque(maxlen=max_per_minute)
         self.limit: RateLimit | None = None
         self.reset_at: float | None = None  # earliest moment known to be after the reset
         self.waited = 0.0
+        self.responses = 0  # responses received in this run, whatever their status
 
     def delay(self) -> float:
         """Seconds to hold the next request."""
@@ -119,12 +123,30 @@ class Pacer:
     def before_request(self) -> None:
         """Wait for the budget, then count the request."""
         if (seconds := self.delay()) > 0:
+            if seconds >= ANNOUNCE_SECONDS:
+                self.announce(self.describe_wait(seconds))
             self.waited += seconds
             self.sleep(seconds)
         self.sent.append(self.clock())
 
+    def describe_wait(self, seconds: float) -> str:
+        """How long the next request waits, and why, in one line."""
+        if self.limit is not None:
+            total = f" of {self.limit.total}" if self.limit.total else ""
+            why = (
+                f"Zendesk says {self.limit.remaining}{total} incremental-export requests are "
+                "left until its window resets"
+            )
+        else:
+            why = (
+                f"{len(self.sent)} requests sent in the last minute, the most "
+                "`max_requests_per_minute` allows (Zendesk sent no rate-limit header)"
+            )
+        return f"Waiting {seconds:.0f} s for the rate budget: {why}"
+
     def after_response(self, headers: Mapping[str, str]) -> None:
         """Learn the budget from a response's headers."""
+        self.responses += 1
         limit = RateLimit.from_headers(headers)
         if limit is None:
             return

@@ -4,13 +4,18 @@ from __future__ import annotations
 
 import ipaddress
 import re
+import time
 from datetime import datetime, timezone
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from singer_sdk import typing as th
 
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+FUTURE_SLACK_SECONDS = 60  # clock skew between this machine and whoever wrote the config
 SUBDOMAIN = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?$")
 
 CONFIG_SCHEMA = th.PropertiesList(
@@ -18,15 +23,16 @@ CONFIG_SCHEMA = th.PropertiesList(
         "subdomain",
         th.StringType,
         title="Subdomain",
-        description="Your Zendesk subdomain: `acme` for acme.zendesk.com. Letters, digits and "
-        "hyphens only. Required unless `api_url` is set.",
+        description="Required (either auth method) unless `api_url` is set. Your Zendesk "
+        "subdomain: `acme` for acme.zendesk.com. Letters, digits and hyphens only.",
         examples=["acme"],
     ),
     th.Property(
         "email",
         th.StringType,
         title="Email",
-        description="The admin's email address, for API-token auth (with `api_token`).",
+        description="API-token auth: required, with `api_token`. OAuth: leave unset. The "
+        "admin's email address.",
         examples=["admin@acme.com"],
     ),
     th.Property(
@@ -34,23 +40,26 @@ CONFIG_SCHEMA = th.PropertiesList(
         th.StringType,
         secret=True,
         title="API token",
-        description="A Zendesk API token (Admin Center > Apps and integrations > Zendesk API). "
-        "Sent as HTTP Basic `{email}/token:{api_token}`. Use this or `access_token`.",
+        description="API-token auth: required, with `email`. OAuth: leave unset. A Zendesk API "
+        "token (Admin Center > Apps and integrations > Zendesk API), sent as HTTP Basic "
+        "`{email}/token:{api_token}`.",
     ),
     th.Property(
         "access_token",
         th.StringType,
         secret=True,
         title="OAuth access token",
-        description="An OAuth access token, sent as `Bearer`. Use this or `email` + `api_token`.",
+        description="OAuth: required, instead of `email` and `api_token`. API-token auth: "
+        "leave unset. An OAuth access token, sent as `Bearer`.",
     ),
     th.Property(
         "start_date",
         th.StringType,
         required=True,
         title="Start date",
-        description="Where the first run starts exporting (later runs start at the bookmark): "
-        "an ISO 8601 date or UTC date-time.",
+        description="Required (either auth method). Where the first run starts exporting "
+        "(later runs start at the bookmark): an ISO 8601 date or UTC date-time, not in the "
+        "future.",
         examples=["2024-01-01", "2024-01-01T00:00:00Z"],
     ),
     th.Property(
@@ -108,9 +117,24 @@ TEXT_SETTINGS = ("subdomain", "email", *SECRETS, "start_date", "api_url")
 
 
 def config_problems(config: dict[str, Any]) -> list[str]:
-    """Each problem in the config as one line that names the setting and the fix."""
+    """Every problem in the config, each as one line that names the setting and the fix."""
     checks = (_text, _location, _auth, _start_date, _ranges)
-    return [problem for check in checks if (problem := check(config))]
+    return [problem for check in checks for problem in check(config)]
+
+
+def merge_problems(own: list[str], schema_errors: list[str]) -> list[str]:
+    """Our lines, then the JSON-Schema errors about settings that none of our lines names.
+
+    A schema error names its setting as `config['x']` or `'x' is a required property`; ours
+    name it first as `` `x` ``: one problem gets one line, ours (it says how to fix it).
+    """
+    named = {found.group(1) for line in own if (found := re.search(r"`(\w+)`", line))}
+    return own + [error for error in schema_errors if not named & _schema_names(error)]
+
+
+def _schema_names(error: str) -> set[str]:
+    found = re.search(r"config\['(\w+)'\]|^'(\w+)' is a required property", error)
+    return {name for name in found.groups() if name} if found else set()
 
 
 def redact(message: str, config: dict[str, Any]) -> str:
@@ -122,27 +146,26 @@ def redact(message: str, config: dict[str, Any]) -> str:
     return message
 
 
-def _text(config: dict[str, Any]) -> str | None:
+def _text(config: dict[str, Any]) -> Iterator[str]:
     for name in TEXT_SETTINGS:
         value = config.get(name)
         if value is not None and not isinstance(value, str):
             # Never echo the value: it may be a token that YAML or JSON read as a number.
-            return f"`{name}` must be text, not a {type(value).__name__}: quote it in the config"
-    return None
+            yield f"`{name}` must be text, not a {type(value).__name__}: quote it in the config"
 
 
-def _location(config: dict[str, Any]) -> str | None:
+def _location(config: dict[str, Any]) -> Iterator[str]:
     api_url, subdomain = config.get("api_url"), config.get("subdomain")
     if api_url:
-        return _api_url_problem(str(api_url))
-    if not subdomain:
-        return "`subdomain` is missing: set it to `acme` for acme.zendesk.com (or set `api_url`)"
-    if not SUBDOMAIN.match(str(subdomain)):
-        return (
+        if problem := _api_url_problem(str(api_url)):
+            yield problem
+    elif not subdomain:
+        yield "`subdomain` is missing: set it to `acme` for acme.zendesk.com (or set `api_url`)"
+    elif not SUBDOMAIN.match(str(subdomain)):
+        yield (
             f"`subdomain` {str(subdomain)[:60]!r} is not a Zendesk subdomain: use only the first "
             "label, letters, digits and hyphens (`acme`, not `acme.zendesk.com` or a URL)"
         )
-    return None
 
 
 def _api_url_problem(api_url: str) -> str | None:
@@ -172,39 +195,46 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
-def _auth(config: dict[str, Any]) -> str | None:
-    token_auth = bool(config.get("email") or config.get("api_token"))
+def _auth(config: dict[str, Any]) -> Iterator[str]:
+    email, api_token = config.get("email"), config.get("api_token")
     oauth = bool(config.get("access_token"))
-    if token_auth and oauth:
-        return (
+    if (email or api_token) and oauth:
+        yield (
             "both `api_token`/`email` and `access_token` are set: keep exactly one way to "
             "authenticate (API token, or OAuth access token)"
         )
-    if oauth:
-        return None
-    if not token_auth:
-        return (
+    elif not (email or api_token or oauth):
+        yield (
             "no credentials: set `email` and `api_token` (API token auth) or `access_token` (OAuth)"
         )
-    if not config.get("email"):
-        return "`email` is missing: API-token auth needs the admin's email with `api_token`"
-    if not config.get("api_token"):
-        return "`api_token` is missing: API-token auth needs `email` too (or use `access_token`)"
-    return None
+    elif not email and not oauth:
+        yield "`email` is missing: API-token auth needs the admin's `email` besides `api_token`"
+    elif not api_token and not oauth:
+        yield (
+            "`api_token` is missing: API-token auth needs an `api_token` besides `email` "
+            "(or set `access_token` instead of both)"
+        )
 
 
-def _start_date(config: dict[str, Any]) -> str | None:
+def _start_date(config: dict[str, Any]) -> Iterator[str]:
     value = config.get("start_date")
     if value is None or value == "":
-        return "`start_date` is missing: set where the first run starts, e.g. 2024-01-01"
+        yield "`start_date` is missing: set where the first run starts, e.g. 2024-01-01"
+        return
     try:
-        parse_start_date(str(value))
+        start = parse_start_date(str(value))
     except ValueError:
-        return (
+        yield (
             f"`start_date` {str(value)[:40]!r} is not an ISO 8601 date: use 2024-01-01 or "
             "2024-01-01T00:00:00Z"
         )
-    return None
+        return
+    if start.timestamp() > time.time() + FUTURE_SLACK_SECONDS:
+        # Zendesk refuses a start_time in the future; a run would export nothing, forever.
+        yield (
+            f"`start_date` {str(value)[:40]!r} is in the future: set the past date the first "
+            "run should export from, e.g. 2024-01-01"
+        )
 
 
 def parse_start_date(value: str) -> datetime:
@@ -213,7 +243,7 @@ def parse_start_date(value: str) -> datetime:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
 
 
-def _ranges(config: dict[str, Any]) -> str | None:
+def _ranges(config: dict[str, Any]) -> Iterator[str]:
     for name, low, high, unit in (
         ("per_page", 1, 1000, "tickets"),
         ("max_requests_per_minute", 1, 1_000_000, "requests"),
@@ -228,7 +258,6 @@ def _ranges(config: dict[str, Any]) -> str | None:
             or not isinstance(value, (int, float, Decimal))  # config files give Decimals
             or not (low <= value <= high)
         ):
-            return f"`{name}` is {value!r}: use a number of {unit} from {low} to {high}"
-        if name in {"per_page", "max_requests_per_minute"} and not float(value).is_integer():
-            return f"`{name}` is {value!r}: use a whole number from {low} to {high}"
-    return None
+            yield f"`{name}` is {value!r}: use a number of {unit} from {low} to {high}"
+        elif name in {"per_page", "max_requests_per_minute"} and not float(value).is_integer():
+            yield f"`{name}` is {value!r}: use a whole number from {low} to {high}"

@@ -60,7 +60,7 @@ class TicketsStream(ZendeskStream):
         self.duplicates = 0
         self.page: dict[str, Any] = {}  # the page being written, for the sideload streams
         self._page_to_share = False
-        self.progress = Progress()
+        self.progress = Progress(per_minute=int(self.config["max_requests_per_minute"]))
         self._decoded: tuple[requests.Response, dict[str, Any] | None] | None = None
         self._requested = ExportPosition(0)
         self._step: Step | None = None

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import gc
+import io
 import sys
 from functools import cached_property
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
+import click
 import requests
 from singer_sdk import Tap
 from singer_sdk.contrib.msgspec import MsgSpecWriter
@@ -16,7 +18,13 @@ from typing_extensions import override
 
 from tap_zendesk_incremental.bookmark import StateError, check_state
 from tap_zendesk_incremental.client import ZendeskStream, describe_error
-from tap_zendesk_incremental.settings import CONFIG_SCHEMA, config_problems, redact
+from tap_zendesk_incremental.files import UnreadableFileError, read_json_object
+from tap_zendesk_incremental.settings import (
+    CONFIG_SCHEMA,
+    config_problems,
+    merge_problems,
+    redact,
+)
 from tap_zendesk_incremental.sideloads import (
     GroupsStream,
     OrganizationsStream,
@@ -64,11 +72,14 @@ class TapZendeskIncremental(Tap):
     def _validate_config(self, *, raise_errors: bool = True) -> list[str]:
         # The SDK's JSON-Schema pass also fills in the defaults; our checks come first in the
         # report because each names the setting and the fix. Schema messages quote values, so
-        # secrets are masked in them.
-        schema_errors = [
-            redact(e, self._config) for e in super()._validate_config(raise_errors=False)
-        ]
-        errors = config_problems(self._config) + schema_errors
+        # secrets are masked in them. Asked to raise, the SDK logs no extra "Config validation
+        # failed" WARNING.
+        try:
+            found = super()._validate_config(raise_errors=True)
+        except ConfigValidationError as error:
+            found = error.errors
+        schema_errors = [redact(e, self._config) for e in found]
+        errors = merge_problems(config_problems(self._config), schema_errors)
         if errors and raise_errors:
             raise ConfigValidationError(errors[0], errors=errors)
         return errors
@@ -109,18 +120,65 @@ class TapZendeskIncremental(Tap):
         try:
             super().invoke(*args, **kwargs)
         except ConfigValidationError as error:
-            cls._fail(f"Invalid configuration: {error.errors[0] if error.errors else error}")
-        except StateError as error:
-            cls._fail(str(error))
-        except FatalAPIError as error:
+            for problem in error.errors or [str(error)]:  # all of them: fixed in one go
+                cls.logger.error("Invalid configuration: %s", problem)
+            sys.exit(1)
+        except (StateError, FatalAPIError) as error:
             cls._fail(str(error))
         except (RetriableAPIError, requests.exceptions.RequestException) as error:
             cls._fail(f"Gave up after retrying: {describe_error(error)}; {RESUME_HINT}")
         finally:
             gc.set_threshold(*thresholds)
 
+    @override
+    def sync_all(self) -> None:
+        if not any(stream.selected for stream in self.streams.values()):
+            # Exit 0 with no output at all would look like "nothing new in Zendesk".
+            self.logger.warning(
+                "Nothing to export: the catalog selects no stream; select `tickets` "
+                "(in Meltano: `select: [tickets.*]`)"
+            )
+        super().sync_all()
+
+    # The files named on the command line: an unreadable one is one ERROR line, exit 1.
+
+    @override
     @classmethod
-    def _fail(cls, message: str) -> None:
+    def cb_config(cls, ctx: click.Context, param: click.Option, value: tuple[str, ...]) -> Any:
+        for path in value:
+            if path != "ENV":
+                cls._read_or_fail(path, "config file")
+        return super().cb_config(ctx, param, value)
+
+    @override
+    @classmethod
+    def get_singer_command(cls) -> click.Command:
+        command = super().get_singer_command()
+        for param in command.params:
+            if param.name in {"state", "catalog"}:
+                # Opened by the tap, not by click: click's answer is usage text, exit 2.
+                param.type, param.callback = click.STRING, cls.cb_json_file
+        return command
+
+    @classmethod
+    def cb_json_file(
+        cls, ctx: click.Context, param: click.Parameter, value: str | None
+    ) -> io.StringIO | None:
+        """The `--state` or `--catalog` file, as the SDK's `invoke` reads it."""
+        del ctx  # click's callback signature
+        if value is None:
+            return None
+        return io.StringIO(cls._read_or_fail(value, f"{param.name} file"))
+
+    @classmethod
+    def _read_or_fail(cls, path: str, what: str) -> str:
+        try:
+            return read_json_object(path, what)
+        except UnreadableFileError as error:
+            cls._fail(str(error))
+
+    @classmethod
+    def _fail(cls, message: str) -> NoReturn:
         cls.logger.error("%s", message)
         sys.exit(1)
 

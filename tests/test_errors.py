@@ -335,6 +335,6 @@ def test_an_unreachable_api_url_gives_up_with_one_line_naming_the_host(tmp_path)
     assert run.exit_code == 1
     errors = error_lines(run.stderr)
     assert len(errors) == 1
-    assert "Gave up after retrying: the connection to Zendesk at 127.0.0.1 failed" in errors[0]
+    assert f"Gave up after retrying: cannot connect to Zendesk at 127.0.0.1:{port}" in errors[0]
     assert "`api_url`" in errors[0]
     assert "Traceback" not in run.stderr

@@ -148,3 +148,56 @@ def test_meltano_sandbox_environment_matches_the_sandbox_defaults() -> None:
     assert config["email"] == defaults.email
     assert config["api_token"] == defaults.api_token
     assert parse_start_date(config["start_date"]).timestamp() <= FIRST_GTS
+
+
+def test_meltano_yml_declares_every_capability_of_the_tap(about_markdown: str) -> None:
+    project = yaml.safe_load((ROOT / "meltano.yml").read_text(encoding="utf-8"))
+    (extractor,) = project["plugins"]["extractors"]
+    about = section_table(about_markdown, "Capabilities").replace("`", "").replace("- ", "")
+    assert extractor["capabilities"] == about.splitlines()
+    assert "structured-logging" in extractor["capabilities"]
+
+
+def test_the_readme_meltano_extractor_block_matches_meltano_yml(readme: str) -> None:
+    block = between(readme, "meltano-extractor").removeprefix("```yaml").removesuffix("```")
+    (documented,) = yaml.safe_load(block)
+    project = yaml.safe_load((ROOT / "meltano.yml").read_text(encoding="utf-8"))
+    (extractor,) = project["plugins"]["extractors"]
+    for key in ("name", "namespace", "executable", "capabilities", "select"):
+        assert documented[key] == extractor[key], key
+    assert "variant" not in documented  # a custom plugin: no Meltano Hub lookup
+    keys = ("name", "kind", "sensitive", "value")
+    assert [{k: s.get(k) for k in keys} for s in documented["settings"]] == [
+        {k: s.get(k) for k in keys} for s in extractor["settings"]
+    ]
+
+
+# Every file or folder the README's commands create, and a name that the README uses for it.
+CREATED = {
+    ".venv/": ".venv/bin",
+    ".venv-meltano/": ".venv-meltano",
+    ".venv-dagster/": ".venv-dagster",
+    ".venv-target/": ".venv-target",
+    ".meltano/": ".meltano/",
+    "output/": "output/tickets.jsonl",
+    "plugins/": "plugins",
+    ".env": ".env",
+    "config.json": "config.json",
+    "target.json": "target.json",
+    "state.json": "state.json",
+    "state.new.json": "state.new.json",
+    "cron.log": "cron.log",
+    ".dagster/": ".dagster",
+    "orchestrate/": "orchestrate/definitions.py",
+    "dist/": "dist/",
+}
+
+
+def test_gitignore_covers_every_file_the_readme_creates(readme: str) -> None:
+    for path, mention in CREATED.items():
+        assert mention in readme, f"README no longer mentions {mention}: update CREATED"
+        inside = f"{path}any-file" if path.endswith("/") else path  # a folder: what is in it
+        ignored = subprocess.run(
+            ["git", "check-ignore", "-q", "--no-index", inside], cwd=ROOT, check=False
+        )
+        assert ignored.returncode == 0, f"{path} is not git-ignored"

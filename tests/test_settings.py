@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta, timezone
+
 import pytest
 
-from tap_zendesk_incremental.settings import config_problems
+from tap_zendesk_incremental.settings import config_problems, merge_problems
 
 GOOD = {
     "subdomain": "acme",
@@ -68,3 +70,45 @@ def test_bad_config_is_one_line_that_names_the_setting_and_the_fix(config, names
     assert "\n" not in problems[0]
     for name in names:
         assert name in problems[0]
+
+
+def test_a_start_date_in_the_future_is_a_problem_naming_it():
+    (problem,) = config_problems(with_(start_date="2099-01-01"))
+    assert "`start_date` '2099-01-01' is in the future" in problem
+
+
+def test_a_start_date_within_the_clock_skew_slack_is_fine():
+    soon = datetime.now(timezone.utc) + timedelta(seconds=30)
+    assert config_problems(with_(start_date=soon.isoformat())) == []
+
+
+def test_every_problem_is_reported_at_once_one_line_each():
+    problems = config_problems({"per_page": 0, "request_timeout": 0})
+    assert [problem.split(" ", 1)[0] for problem in problems] == [
+        "`subdomain`",
+        "no",  # no credentials
+        "`start_date`",
+        "`per_page`",
+        "`request_timeout`",
+    ]
+    assert all("\n" not in problem for problem in problems)
+
+
+def test_a_missing_api_token_names_only_the_api_token():
+    (problem,) = config_problems(with_(api_token=None))
+    assert problem.startswith("`api_token` is missing")
+    assert "`email` too" not in problem
+
+
+def test_a_missing_email_names_only_the_email():
+    (problem,) = config_problems(with_(email=None))
+    assert problem.startswith("`email` is missing")
+
+
+def test_schema_errors_about_a_setting_already_named_are_left_out():
+    own = config_problems(with_(start_date=None))
+    schema = [
+        "'start_date' is a required property",
+        "'yes' is not of type 'boolean', 'null' in config['exclude_deleted']",
+    ]
+    assert merge_problems(own, schema) == [*own, schema[1]]

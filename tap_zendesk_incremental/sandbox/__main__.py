@@ -7,6 +7,7 @@ with the command's exit code.
 from __future__ import annotations
 
 import argparse
+import errno
 import signal
 import subprocess
 import sys
@@ -27,6 +28,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         description="A local Zendesk Support account serving the incremental ticket exports.",
         epilog="After the options, `-- COMMAND [ARG ...]` serves only while COMMAND runs and "
         "exits with its exit code.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     parser.add_argument("--tickets", type=int, default=5000, help="tickets to generate")
     parser.add_argument("--seed", type=int, default=0, help="seed of the synthetic data")
@@ -45,18 +47,31 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         default="grow",
         help="a full page of one second: grow it (documented) or stall (observed)",
     )
-    parser.add_argument("--email", default="admin@example.com")
-    parser.add_argument("--api-token", default="sandbox-api-token")
-    parser.add_argument("--access-token", default="sandbox-oauth-token")
+    parser.add_argument("--email", default="admin@example.com", help="the admin's email")
+    parser.add_argument("--api-token", default="sandbox-api-token", help="the API token")
+    parser.add_argument(
+        "--access-token", default="sandbox-oauth-token", help="the OAuth access token"
+    )
     parser.add_argument(
         "--rate-limit",
         type=int,
         default=None,
         metavar="N",
-        help="export requests allowed per window (default: unlimited)",
+        help="export requests allowed per window; not given: unlimited, no rate headers",
     )
-    parser.add_argument("--rate-window", type=float, default=60.0, metavar="SECONDS")
-    parser.add_argument("--rate-headers", choices=RATE_HEADER_STYLES, default="zendesk")
+    parser.add_argument(
+        "--rate-window",
+        type=float,
+        default=60.0,
+        metavar="SECONDS",
+        help="length of the rate-limit window",
+    )
+    parser.add_argument(
+        "--rate-headers",
+        choices=RATE_HEADER_STYLES,
+        default="zendesk",
+        help="rate-limit headers sent: Zendesk-RateLimit-*, ratelimit-*, or none",
+    )
     parser.add_argument(
         "--fail-rate",
         type=float,
@@ -95,6 +110,17 @@ def run_while_serving(command: list[str], stop: threading.Event) -> int:
         return 128 - code if code < 0 else code
 
 
+def _why_not(error: OSError, host: str, port: int) -> str:
+    """Why the sandbox cannot listen, and what to do about it."""
+    if error.errno == errno.EADDRINUSE:
+        return (
+            f"port {port} on {host} is taken (another sandbox still running?): serve on another "
+            "with --port N (0: any free port) and point the tap's `api_url` at it, e.g. "
+            "TAP_ZENDESK_INCREMENTAL_API_URL=http://127.0.0.1:N"
+        )
+    return f"cannot listen on {host}:{port}: {error.strerror or error}"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     options, command = split_command(sys.argv[1:] if argv is None else argv)
     args = parse_args(options)
@@ -117,7 +143,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             same_second_tickets=args.same_second,
             faults=faults,
         )
-    except (ValueError, OSError) as error:
+    except OSError as error:
+        print(f"sandbox: {_why_not(error, args.host, args.port)}", file=sys.stderr)
+        return 2
+    except ValueError as error:
         print(f"sandbox: {error}", file=sys.stderr)
         return 2
     stop = threading.Event()
