@@ -35,7 +35,7 @@ SANDBOX_STATE_ID = "sandbox:tap-zendesk-incremental-to-target-jsonl"
 EXPORT = "/api/v2/incremental/tickets"
 TICKETS = 400
 # Whatever the outer shell exports must not leak into the runs under test.
-SCRUBBED = ("TAP_ZENDESK_INCREMENTAL_", "TARGET_JSONL_", "MELTANO_", "DAGSTER_", "VIRTUAL_ENV")
+SCRUBBED = ("TAP_ZENDESK_", "TARGET_", "PG", "MELTANO_", "DAGSTER_", "VIRTUAL_ENV")
 SCRUBBED_EXACT = ("PYTHONPATH", "PYTHONHOME", "PIP_REQUIRE_VIRTUALENV")
 
 
@@ -72,13 +72,11 @@ def clean_env(**extra: str) -> dict[str, str]:
 
 def tool_venv(spec: str, name: str, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The bin directory of a virtualenv holding `spec`: cached per spec and Python version,
-    fresh under CI."""
+    under CI built fresh once per test session (every module asking for it shares it)."""
     slug = re.sub(r"[^A-Za-z0-9.]+", "-", spec).strip("-")
     python = f"py{sys.version_info.major}{sys.version_info.minor}"
-    if os.environ.get("CI"):
-        root = tmp_path_factory.mktemp(name) / "venv"
-    else:
-        root = CACHE / f"{slug}-{python}"
+    cache = tmp_path_factory.getbasetemp() / "venvs" if os.environ.get("CI") else CACHE
+    root = cache / f"{slug}-{python}"
     done = root / ".complete"
     if done.exists():
         log(f"reusing {root}")
@@ -134,8 +132,7 @@ def meltano_bin(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tool_venv(MELTANO_SPEC, "meltano", tmp_path_factory)
 
 
-@pytest.fixture(scope="module")
-def project(tmp_path_factory: pytest.TempPathFactory, meltano_bin: Path) -> Path:
+def copy_project(tmp_path_factory: pytest.TempPathFactory, meltano_bin: Path) -> Path:
     """A throwaway copy of the project with its meltano plugins installed."""
     copy = tmp_path_factory.mktemp("project") / "tap-zendesk-incremental"
     for name in project_files():
@@ -145,6 +142,11 @@ def project(tmp_path_factory: pytest.TempPathFactory, meltano_bin: Path) -> Path
             shutil.copy2(source, copy / name)
     run([str(meltano_bin / "meltano"), "install"], cwd=copy, env=clean_env(), timeout=900)
     return copy
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory: pytest.TempPathFactory, meltano_bin: Path) -> Path:
+    return copy_project(tmp_path_factory, meltano_bin)
 
 
 @pytest.fixture
