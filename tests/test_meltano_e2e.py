@@ -190,6 +190,24 @@ def export_start_times(sb: ZendeskSandbox, since: int = 0) -> list[int]:
     ]
 
 
+def readme_dagster_definitions(project: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The README's Dagster definitions saved as `orchestrate/definitions.py` in the project;
+    returns a fresh DAGSTER_HOME (telemetry off)."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    block = re.search(
+        r"<!-- dagster-definitions:start -->\n```python\n(.*?)```\n<!-- dagster-definitions:end",
+        readme,
+        re.DOTALL,
+    )
+    assert block, "README.md has no dagster-definitions block"
+    definitions = project / "orchestrate" / "definitions.py"
+    definitions.parent.mkdir(exist_ok=True)
+    definitions.write_text(block.group(1), encoding="utf-8")
+    home = tmp_path_factory.mktemp("dagster-home")
+    (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n", encoding="utf-8")
+    return home
+
+
 # The tests
 
 
@@ -290,21 +308,8 @@ def test_the_readme_dagster_definitions_run_the_meltano_job(
     project: Path, meltano_bin: Path, sb: ZendeskSandbox, tmp_path_factory: pytest.TempPathFactory
 ) -> None:
     dagster_bin = tool_venv(DAGSTER_SPEC, "dagster", tmp_path_factory)
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    block = re.search(
-        r"<!-- dagster-definitions:start -->\n```python\n(.*?)```\n<!-- dagster-definitions:end",
-        readme,
-        re.DOTALL,
-    )
-    assert block, "README.md has no dagster-definitions block"
-    definitions = project / "orchestrate" / "definitions.py"
-    definitions.parent.mkdir(exist_ok=True)
-    definitions.write_text(block.group(1), encoding="utf-8")
-    home = tmp_path_factory.mktemp("dagster-home")
-    (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n", encoding="utf-8")
-
     env = tap_env(sb, meltano_bin, "out-dagster")
-    env["DAGSTER_HOME"] = str(home)
+    env["DAGSTER_HOME"] = str(readme_dagster_definitions(project, tmp_path_factory))
     Meltano(project, meltano_bin, env)("state", "clear", "--force", PROD_STATE_ID)
     dagster = [str(dagster_bin / "dagster"), "job", "execute"]
     run(
