@@ -3,14 +3,16 @@
 The first run loads the sandbox's tickets and sideload objects; the sandbox then changes
 (tickets touched, added, deleted) and the second run starts from the stored state. The tables
 must then hold exactly what a fresh full export from the tap holds: one row per id, the newest
-version, every column equal (date-times as UTC instants). Marked `slow` like the meltano e2e
-tests, whose virtualenv and project machinery it reuses.
+version, every column equal (date-times as UTC instants). Those tests are marked `slow` like the
+meltano e2e tests, whose virtualenv and project machinery they reuse; the fast ones check the
+loader's declaration in `meltano.yml`.
 """
 
 from __future__ import annotations
 
 import json
 import re
+from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
@@ -18,15 +20,18 @@ from typing import TYPE_CHECKING, Any
 
 import psycopg
 import pytest
+import yaml
 from helpers import config_for, run_cli
 from postgres_server import PostgresServer, serve
 from test_meltano_e2e import (
     MELTANO_SPEC,
     ROOT,
     Meltano,
+    clean_env,
     copy_project,
     export_start_times,
     free_port,
+    run,
     tap_env,
     tool_venv,
 )
@@ -37,9 +42,14 @@ from tap_zendesk_incremental.tap import TapZendeskIncremental
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
-pytestmark = pytest.mark.slow
 
-STREAMS = ("tickets", "users", "groups", "organizations", "ticket_metric_sets")
+def discovered_streams() -> tuple[str, ...]:
+    """Every stream the tap has (new ones, such as event streams, are then checked too)."""
+    config = {"subdomain": "x", "access_token": "x", "start_date": "2024-01-01"}
+    return tuple(TapZendeskIncremental(config=config).streams)
+
+
+STREAMS = discovered_streams()
 STATE_ID = "prod:tap-zendesk-incremental-to-target-postgres"
 SCHEMA = "tap_zendesk_incremental"  # the extractor's namespace: meltano's default load_schema
 
@@ -60,16 +70,17 @@ def sb() -> Iterator[ZendeskSandbox]:
         yield sandbox
 
 
+@dataclass
 class Loads:
     """What the two runs did: the sandbox's changes, the STATEs, the requests of run two."""
 
-    def __init__(self) -> None:
-        self.touched: list[int] = []
-        self.added: list[int] = []
-        self.deleted: list[int] = []
-        self.first_bookmark = 0
-        self.second_start_times: list[int] = []
-        self.state: dict[str, Any] = {}
+    touched: list[int] = field(default_factory=list)
+    added: list[int] = field(default_factory=list)
+    deleted: list[int] = field(default_factory=list)
+    first_bookmark: int = 0
+    second_start_times: list[int] = field(default_factory=list)
+    state: dict[str, Any] = field(default_factory=dict)
+    target: Path = Path()  # the target-postgres executable meltano installed
 
 
 @pytest.fixture(scope="module")
@@ -82,12 +93,12 @@ def loads(
     project = copy_project(tmp_path_factory, meltano_bin)
     env = tap_env(sb, meltano_bin, "out-unused")
     env.update(pg.target_env)
-    env["TAP_ZENDESK_INCREMENTAL__SELECT"] = '["' + '", "'.join(f"{s}.*" for s in STREAMS) + '"]'
+    env["TAP_ZENDESK_INCREMENTAL__SELECT"] = json.dumps([f"{stream}.*" for stream in STREAMS])
     # A shell in another time zone must not shift the stored timestamps (meltano.yml sets
     # PGTZ=UTC for the target); nor must the server's (America/New_York).
     env["PGTZ"] = "America/New_York"
     meltano = Meltano(project, meltano_bin, env)
-    done = Loads()
+    done = Loads(target=project / ".meltano/loaders/target-postgres/venv/bin/target-postgres")
     meltano("run", "zendesk-to-postgres")
     done.first_bookmark = bookmark(meltano.state(STATE_ID))
 
@@ -168,19 +179,61 @@ def differences(row: dict[str, Any], record: dict[str, Any]) -> dict[str, tuple[
     return found
 
 
-# The tests
+# meltano.yml's loader: fast
 
 
+def loader() -> dict[str, Any]:
+    project = yaml.safe_load((ROOT / "meltano.yml").read_text(encoding="utf-8"))
+    (found,) = [p for p in project["plugins"]["loaders"] if p["name"] == "target-postgres"]
+    return found
+
+
+def test_the_postgres_loader_is_a_pinned_custom_plugin() -> None:
+    plugin = loader()
+    assert "variant" not in plugin  # no Meltano Hub lookup on `meltano install`
+    assert re.fullmatch(r"meltanolabs-target-postgres==[\d.]+", plugin["pip_url"])
+
+
+def test_the_postgres_loader_always_loads_in_utc() -> None:
+    assert loader()["env"] == {"PGTZ": "UTC"}
+
+
+def test_the_postgres_credentials_are_sensitive() -> None:
+    settings = {s["name"]: s for s in loader()["settings"]}
+    assert {name for name, s in settings.items() if s.get("sensitive")} == {
+        "password",
+        "sqlalchemy_url",
+    }
+
+
+@pytest.mark.slow
+def test_the_declared_settings_are_the_targets_own_with_its_defaults(loads: Loads) -> None:
+    about = json.loads(
+        run([str(loads.target), "--about", "--format=json"], cwd=ROOT, env=clean_env()).stdout
+    )
+    known = about["settings"]["properties"]
+    for setting in loader()["settings"]:
+        assert setting["name"] in known, setting["name"]
+        if "value" in setting:
+            assert known[setting["name"]].get("default") == setting["value"], setting["name"]
+
+
+# The loads: slow
+
+
+@pytest.mark.slow
 def test_the_second_run_starts_from_the_stored_bookmark(loads: Loads) -> None:
     assert loads.second_start_times, "the second run sent no export request"
     assert loads.second_start_times[0] == loads.first_bookmark
 
 
+@pytest.mark.slow
 def test_the_stored_bookmark_is_the_newest_ticket_version(loads: Loads, sb: ZendeskSandbox) -> None:
     newest = max(ticket["generated_timestamp"] for ticket in sb.tickets.values())
     assert bookmark(loads.state) == newest > loads.first_bookmark
 
 
+@pytest.mark.slow
 def test_one_row_per_ticket_holding_its_newest_version(
     loads: Loads, pg: PostgresServer, sb: ZendeskSandbox
 ) -> None:
@@ -189,10 +242,17 @@ def test_one_row_per_ticket_holding_its_newest_version(
     stored = {row["id"]: row["generated_timestamp"] for row in rows}
     assert stored == {i: t["generated_timestamp"] for i, t in sb.tickets.items()}
     assert all(stored[i] > loads.first_bookmark for i in loads.touched + loads.added)
-    statuses = {row["id"]: row["status"] for row in rows}
-    assert {statuses[i] for i in loads.deleted} == {"deleted"}
 
 
+@pytest.mark.slow
+def test_deleted_tickets_stay_as_rows_with_status_deleted(loads: Loads, pg: PostgresServer) -> None:
+    rows = {row["id"]: row for row in table(pg, "tickets")}
+    assert {rows[i]["status"] for i in loads.deleted} == {"deleted"}
+    # `_sdc_deleted_at` is the target's soft delete on ACTIVATE_VERSION, which the tap never sends.
+    assert all(row["_sdc_deleted_at"] is None for row in rows.values())
+
+
+@pytest.mark.slow
 @pytest.mark.parametrize("stream", STREAMS)
 def test_every_column_equals_what_the_tap_exported(
     stream: str, pg: PostgresServer, exported: dict[str, dict[int, dict[str, Any]]]
@@ -210,6 +270,7 @@ def test_every_column_equals_what_the_tap_exported(
     )
 
 
+@pytest.mark.slow
 def test_timestamps_are_stored_as_utc_wall_time(
     loads: Loads, pg: PostgresServer, sb: ZendeskSandbox
 ) -> None:
@@ -226,6 +287,7 @@ def test_timestamps_are_stored_as_utc_wall_time(
     assert dict(rows) == {i: sb.tickets[i]["created_at"] for i in some}
 
 
+@pytest.mark.slow
 def test_json_null_is_jsonb_null_not_sql_null(
     loads: Loads, pg: PostgresServer, sb: ZendeskSandbox
 ) -> None:
@@ -240,6 +302,7 @@ def test_json_null_is_jsonb_null_not_sql_null(
         assert (sql_null.fetchone(), json_null.fetchone()) == ((0,), (unrated,))
 
 
+@pytest.mark.slow
 def test_arrays_of_objects_are_jsonb_arrays_read_with_unnest(
     loads: Loads, pg: PostgresServer, sb: ZendeskSandbox
 ) -> None:
@@ -266,6 +329,7 @@ def readme_queries() -> list[str]:
     return [query.strip() for query in block.group(1).split(";") if query.strip()]
 
 
+@pytest.mark.slow
 def test_the_readme_queries_run_and_return_rows(loads: Loads, pg: PostgresServer) -> None:
     queries = readme_queries()
     assert len(queries) >= 3
