@@ -81,6 +81,7 @@ class Loads:
     second_start_times: list[int] = field(default_factory=list)
     state: dict[str, Any] = field(default_factory=dict)
     target: Path = Path()  # the target-postgres executable meltano installed
+    meltano: Meltano | None = None  # `meltano ...` in the project copy, with the runs' env
 
 
 @pytest.fixture(scope="module")
@@ -98,7 +99,8 @@ def loads(
     # PGTZ=UTC for the target); nor must the server's (America/New_York).
     env["PGTZ"] = "America/New_York"
     meltano = Meltano(project, meltano_bin, env)
-    done = Loads(target=project / ".meltano/loaders/target-postgres/venv/bin/target-postgres")
+    target = project / ".meltano/loaders/target-postgres/venv/bin/target-postgres"
+    done = Loads(target=target, meltano=meltano)
     meltano("run", "zendesk-to-postgres")
     done.first_bookmark = bookmark(meltano.state(STATE_ID))
 
@@ -216,6 +218,15 @@ def test_the_declared_settings_are_the_targets_own_with_its_defaults(loads: Load
         assert setting["name"] in known, setting["name"]
         if "value" in setting:
             assert known[setting["name"]].get("default") == setting["value"], setting["name"]
+
+
+@pytest.mark.slow
+def test_meltano_config_list_masks_the_postgres_password(loads: Loads, pg: PostgresServer) -> None:
+    assert loads.meltano
+    listed = loads.meltano("config", "list", "target-postgres")
+    output = listed.stdout + listed.stderr
+    assert "password" in output
+    assert pg.target_env["TARGET_POSTGRES_PASSWORD"] not in output
 
 
 # The loads: slow
