@@ -35,7 +35,7 @@ SANDBOX_STATE_ID = "sandbox:tap-zendesk-incremental-to-target-jsonl"
 EXPORT = "/api/v2/incremental/tickets"
 TICKETS = 400
 # Whatever the outer shell exports must not leak into the runs under test.
-SCRUBBED = ("TAP_ZENDESK_INCREMENTAL_", "TARGET_JSONL_", "MELTANO_", "DAGSTER_", "VIRTUAL_ENV")
+SCRUBBED = ("TAP_ZENDESK_", "TARGET_", "PG", "MELTANO_", "DAGSTER_", "VIRTUAL_ENV")
 SCRUBBED_EXACT = ("PYTHONPATH", "PYTHONHOME", "PIP_REQUIRE_VIRTUALENV")
 
 
@@ -77,13 +77,11 @@ def clean_env(**extra: str) -> dict[str, str]:
 
 def tool_venv(spec: str, name: str, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The bin directory of a virtualenv holding `spec`: cached per spec and Python version,
-    fresh under CI."""
+    under CI built fresh once per test session (every module asking for it shares it)."""
     slug = re.sub(r"[^A-Za-z0-9.]+", "-", spec).strip("-")
     python = f"py{sys.version_info.major}{sys.version_info.minor}"
-    if os.environ.get("CI"):
-        root = tmp_path_factory.mktemp(name) / "venv"
-    else:
-        root = CACHE / f"{slug}-{python}"
+    cache = tmp_path_factory.getbasetemp() / "venvs" if os.environ.get("CI") else CACHE
+    root = cache / f"{slug}-{python}"
     done = root / ".complete"
     if done.exists():
         log(f"reusing {root}")
@@ -139,8 +137,7 @@ def meltano_bin(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tool_venv(MELTANO_SPEC, "meltano", tmp_path_factory)
 
 
-@pytest.fixture(scope="module")
-def project(tmp_path_factory: pytest.TempPathFactory, meltano_bin: Path) -> Path:
+def copy_project(tmp_path_factory: pytest.TempPathFactory, meltano_bin: Path) -> Path:
     """A throwaway copy of the project with its meltano plugins installed."""
     copy = tmp_path_factory.mktemp("project") / "tap-zendesk-incremental"
     for name in project_files():
@@ -150,6 +147,11 @@ def project(tmp_path_factory: pytest.TempPathFactory, meltano_bin: Path) -> Path
             shutil.copy2(source, copy / name)
     run([str(meltano_bin / "meltano"), "install"], cwd=copy, env=clean_env(), timeout=900)
     return copy
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory: pytest.TempPathFactory, meltano_bin: Path) -> Path:
+    return copy_project(tmp_path_factory, meltano_bin)
 
 
 @pytest.fixture
@@ -191,6 +193,24 @@ def export_start_times(sb: ZendeskSandbox, since: int = 0) -> list[int]:
         for request in list(sb.requests)[since:]
         if request.path.removesuffix(".json") == EXPORT and "start_time" in request.params
     ]
+
+
+def readme_dagster_definitions(project: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The README's Dagster definitions saved as `orchestrate/definitions.py` in the project;
+    returns a fresh DAGSTER_HOME (telemetry off)."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    block = re.search(
+        r"<!-- dagster-definitions:start -->\n```python\n(.*?)```\n<!-- dagster-definitions:end",
+        readme,
+        re.DOTALL,
+    )
+    assert block, "README.md has no dagster-definitions block"
+    definitions = project / "orchestrate" / "definitions.py"
+    definitions.parent.mkdir(exist_ok=True)
+    definitions.write_text(block.group(1), encoding="utf-8")
+    home = tmp_path_factory.mktemp("dagster-home")
+    (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n", encoding="utf-8")
+    return home
 
 
 # The tests
@@ -293,21 +313,8 @@ def test_the_readme_dagster_definitions_run_the_meltano_job(
     project: Path, meltano_bin: Path, sb: ZendeskSandbox, tmp_path_factory: pytest.TempPathFactory
 ) -> None:
     dagster_bin = tool_venv(DAGSTER_SPEC, "dagster", tmp_path_factory)
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    block = re.search(
-        r"<!-- dagster-definitions:start -->\n```python\n(.*?)```\n<!-- dagster-definitions:end",
-        readme,
-        re.DOTALL,
-    )
-    assert block, "README.md has no dagster-definitions block"
-    definitions = project / "orchestrate" / "definitions.py"
-    definitions.parent.mkdir(exist_ok=True)
-    definitions.write_text(block.group(1), encoding="utf-8")
-    home = tmp_path_factory.mktemp("dagster-home")
-    (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n", encoding="utf-8")
-
     env = tap_env(sb, meltano_bin, "out-dagster")
-    env["DAGSTER_HOME"] = str(home)
+    env["DAGSTER_HOME"] = str(readme_dagster_definitions(project, tmp_path_factory))
     Meltano(project, meltano_bin, env)("state", "clear", "--force", PROD_STATE_ID)
     dagster = [str(dagster_bin / "dagster"), "job", "execute"]
     run(

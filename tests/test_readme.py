@@ -45,6 +45,11 @@ def own_settings() -> dict[str, dict]:
     }
 
 
+def own_extractor(extractors: list[dict]) -> list[dict]:
+    """The tap's own entry, not the accounts that inherit from it."""
+    return [plugin for plugin in extractors if plugin["name"] == "tap-zendesk-incremental"]
+
+
 @pytest.fixture(scope="module")
 def readme() -> str:
     return README.read_text(encoding="utf-8")
@@ -84,8 +89,7 @@ def test_readme_capabilities_are_the_about_output(readme: str, about_markdown: s
 
 def test_meltano_yml_settings_mirror_the_tap_settings() -> None:
     project = yaml.safe_load((ROOT / "meltano.yml").read_text(encoding="utf-8"))
-    (extractor,) = project["plugins"]["extractors"]
-    assert extractor["name"] == "tap-zendesk-incremental"
+    (extractor,) = own_extractor(project["plugins"]["extractors"])
     declared = {setting["name"]: setting for setting in extractor["settings"]}
     properties = own_settings()
 
@@ -100,7 +104,7 @@ def test_meltano_yml_settings_mirror_the_tap_settings() -> None:
 
 def test_meltano_yml_kinds_match_the_schema_types() -> None:
     project = yaml.safe_load((ROOT / "meltano.yml").read_text(encoding="utf-8"))
-    (extractor,) = project["plugins"]["extractors"]
+    (extractor,) = own_extractor(project["plugins"]["extractors"])
     kinds = {setting["name"]: setting["kind"] for setting in extractor["settings"]}
     # `number` settings are `integer` in meltano.yml: meltano 4.4.1 cannot pass a `decimal`
     # setting read from an env var to the tap (Decimal is not JSON serializable).
@@ -126,14 +130,16 @@ def test_ci_runs_exactly_the_readme_test_command(readme: str) -> None:
     ]
     assert lines[0] == "set -euo pipefail"
     assert lines[1].startswith("cd ")
-    assert lines[2:] == [command]
+    assert lines[-1] == command
+    # In between, only installing PostgreSQL's server programs where they are missing.
+    assert all("postgresql" in line or line == "fi" for line in lines[2:-1]), lines[2:-1]
 
 
 def test_readme_quickstart_uses_the_declared_job_and_environment(readme: str) -> None:
     command = fenced_command(readme, "quickstart")
     project = yaml.safe_load((ROOT / "meltano.yml").read_text(encoding="utf-8"))
     assert "meltano --environment=sandbox run zendesk-to-jsonl" in command
-    assert [job["name"] for job in project["jobs"]] == ["zendesk-to-jsonl"]
+    assert "zendesk-to-jsonl" in [job["name"] for job in project["jobs"]]
     assert "sandbox" in [environment["name"] for environment in project["environments"]]
 
 
@@ -141,7 +147,7 @@ def test_meltano_sandbox_environment_matches_the_sandbox_defaults() -> None:
     """`meltano --environment=sandbox` reaches `python -m tap_zendesk_incremental.sandbox`."""
     project = yaml.safe_load((ROOT / "meltano.yml").read_text(encoding="utf-8"))
     (environment,) = [env for env in project["environments"] if env["name"] == "sandbox"]
-    (extractor,) = environment["config"]["plugins"]["extractors"]
+    (extractor,) = own_extractor(environment["config"]["plugins"]["extractors"])
     config = extractor["config"]
     defaults = parse_args([])
     assert config["api_url"] == f"http://127.0.0.1:{defaults.port}"
@@ -152,7 +158,7 @@ def test_meltano_sandbox_environment_matches_the_sandbox_defaults() -> None:
 
 def test_meltano_yml_declares_every_capability_of_the_tap(about_markdown: str) -> None:
     project = yaml.safe_load((ROOT / "meltano.yml").read_text(encoding="utf-8"))
-    (extractor,) = project["plugins"]["extractors"]
+    (extractor,) = own_extractor(project["plugins"]["extractors"])
     about = section_table(about_markdown, "Capabilities").replace("`", "").replace("- ", "")
     assert extractor["capabilities"] == about.splitlines()
     assert "structured-logging" in extractor["capabilities"]
@@ -162,7 +168,7 @@ def test_the_readme_meltano_extractor_block_matches_meltano_yml(readme: str) -> 
     block = between(readme, "meltano-extractor").removeprefix("```yaml").removesuffix("```")
     (documented,) = yaml.safe_load(block)
     project = yaml.safe_load((ROOT / "meltano.yml").read_text(encoding="utf-8"))
-    (extractor,) = project["plugins"]["extractors"]
+    (extractor,) = own_extractor(project["plugins"]["extractors"])
     for key in ("name", "namespace", "executable", "capabilities", "select"):
         assert documented[key] == extractor[key], key
     assert "variant" not in documented  # a custom plugin: no Meltano Hub lookup
