@@ -208,3 +208,47 @@ def test_a_run_resumed_inside_a_crowded_second_continues_at_its_cursor(tmp_path)
 def _mk(path):
     path.mkdir()
     return path
+
+
+# 4. The STATE a run starts from
+
+
+@pytest.mark.parametrize(
+    "value",
+    [1_609_459_200_000, "2099-01-01T00:00:00Z", -1, 1.5, "soon", None, {"s": 1}],
+)
+def test_a_bookmark_that_cannot_be_resumed_stops_before_any_request(value, tmp_path):
+    with ZendeskSandbox(tickets=50, seed=3, port=0) as sb:
+        state = {"bookmarks": {"tickets": {"replication_key_value": value}}}
+        run = run_cli(config_for(sb), tmp_path, state=state)
+        assert run.exit_code == 1
+        [error] = error_lines(run.stderr)
+        assert "bookmark" in error
+        assert "Traceback" not in run.stderr
+        assert sb.requests == []
+
+
+def test_another_zendesk_taps_bookmark_is_resumed_with_a_line_saying_so(tmp_path):
+    with ZendeskSandbox(tickets=300, seed=3, port=0) as sb:
+        middle = sorted(t["generated_timestamp"] for t in sb.tickets.values())[150]
+        peer = {"bookmarks": {"tickets": {"generated_timestamp": middle}}}
+        run = run_cli(config_for(sb), tmp_path, state=peer)
+        assert run.exit_code == 0
+        assert sb.requests[0].params["start_time"] == str(middle)
+        assert "another Zendesk tap" in run.stderr
+        newer = {i for i, t in sb.tickets.items() if t["generated_timestamp"] >= middle}
+        assert {r["id"] for r in run.records()} == newer
+
+
+def test_malformed_written_ids_cost_a_warning_not_the_run(tmp_path):
+    with ZendeskSandbox(tickets=300, seed=3, port=0) as sb:
+        first = run_cli(config_for(sb), _mk(tmp_path / "first"))
+        state = first.state
+        state["bookmarks"]["tickets"]["written_ids"] = {"ids": "all of them"}
+        again = run_cli(config_for(sb), _mk(tmp_path / "again"), state=state)
+        assert again.exit_code == 0
+        assert [line for line in again.stderr.splitlines() if "written_ids" in line]
+        on_bookmark = {
+            i for i, t in sb.tickets.items() if t["generated_timestamp"] == first.bookmark
+        }
+        assert {r["id"] for r in again.records()} == on_bookmark  # that second, once more
