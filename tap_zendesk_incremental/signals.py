@@ -8,11 +8,10 @@ outside the bookmark's second); in the middle of writing a line it would split i
 
 from __future__ import annotations
 
-from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterator
+    from collections.abc import Callable
     from types import FrameType
 
 
@@ -31,14 +30,16 @@ class DeferredSignals:
             return True
         return False
 
-    @contextmanager
-    def held(self) -> Iterator[None]:
+    def held(self) -> DeferredSignals:
+        """`with signals.held():` a block during which signals wait (once per record: cheap)."""
+        return self
+
+    def __enter__(self) -> None:
         self.depth += 1
-        try:
-            yield
-        finally:
-            self.depth -= 1
-            if not self.depth and self.pending is not None:
-                signum, frame = self.pending
-                self.pending = None
-                self.handle(signum, frame)
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.depth -= 1
+        if not self.depth and self.pending is not None:
+            signum, frame = self.pending
+            self.pending = None
+            self.handle(signum, frame)
