@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tap_zendesk_incremental.ledger import KEY as WRITTEN_IDS
-from tap_zendesk_incremental.pages import as_integer
+from tap_zendesk_incremental.pages import FUTURE_SLACK, as_integer
 from tap_zendesk_incremental.progress import utc
 from tap_zendesk_incremental.settings import parse_start_date
 
@@ -24,7 +24,6 @@ STREAM = "tickets"
 REPLICATION_KEY = "end_time"
 # Bookmarks other taps keep for this export; both are at or before this tap's position.
 PEER_KEYS = ("generated_timestamp", "updated_at")
-FUTURE_SLACK = 60  # a STATE written on a machine whose clock runs a little ahead
 FIX = (
     "fix or remove the tickets bookmark (`meltano state clear <state id>`, or edit the "
     "--state file)"

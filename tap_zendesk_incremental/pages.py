@@ -18,8 +18,9 @@ from typing import Any
 
 _BY_SECOND = itemgetter("generated_timestamp")
 _INTEGER = re.compile(r"^\s*\d+\s*$")
-# A `generated_timestamp` later than this many seconds ahead of our clock cannot be a position
-# (Zendesk never shows the last minute): it would park the bookmark in the future for good.
+# A `generated_timestamp` (or a STATE's bookmark) more than this many seconds ahead of our
+# clock cannot be a position: Zendesk never shows the last minute, and clocks are not a day
+# apart. Such a position would park the bookmark in the future (milliseconds: for good).
 FUTURE_SLACK = 86_400
 
 
