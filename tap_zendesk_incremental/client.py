@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import random
+from collections import Counter
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
@@ -13,12 +14,14 @@ import requests
 import singer_sdk.singerlib as singer
 from singer_sdk.authenticators import BasicAuthenticator, BearerTokenAuthenticator
 from singer_sdk.exceptions import RetriableAPIError
+from singer_sdk.helpers._catalog import pop_deselected_record_properties
 from singer_sdk.helpers._util import utc_now
 from singer_sdk.helpers.conform import TypeConformanceLevel
 from singer_sdk.streams import RESTStream
 from typing_extensions import override
 
 from tap_zendesk_incremental import responses
+from tap_zendesk_incremental.conform import OUTCOMES, SET_ASIDE, Conformer, Mismatches
 from tap_zendesk_incremental.ratelimit import MAX_RESET_WAIT, Pacer, retry_after
 
 if TYPE_CHECKING:
@@ -26,6 +29,7 @@ if TYPE_CHECKING:
 
     from backoff.types import Details
     from requests.auth import AuthBase
+    from singer_sdk.helpers.types import Context
 
 # What a retry can cure: the SDK's own list of transient failures.
 TRANSIENT_ERRORS = (
@@ -79,6 +83,9 @@ class ZendeskStream(RESTStream[Any]):
         self.rate_limited = 0
         self.declared = frozenset(self.schema["properties"])
         self.undeclared: set[str] = set()
+        self.conformer = Conformer(self.schema)
+        self.mismatches = Mismatches()
+        self.reported: Counter[str] = Counter()  # the counts the last WARNING gave
 
     @property
     @override
@@ -181,27 +188,36 @@ class ZendeskStream(RESTStream[Any]):
     def _generate_record_messages(self, record: dict[str, Any]) -> Generator[Any, None, None]:
         # The SDK's own, less its pruning pass when there is nothing to prune: that pass walks
         # every nested key of every record and took a quarter of the tap's time. Type
-        # conformance is NONE (see TYPE_CONFORMANCE_LEVEL), so skipping it changes nothing.
+        # conformance is NONE (see TYPE_CONFORMANCE_LEVEL): keep_declared_fields did it.
         if not self.prunes_nothing:
-            yield from super()._generate_record_messages(record)
-            return
+            pop_deselected_record_properties(record, self.schema, self.mask)
         for stream_map in self.stream_maps:
-            if (mapped := stream_map.transform(record)) is not None:
-                yield singer.RecordMessage(
-                    stream=stream_map.stream_alias,
-                    record=mapped,
-                    version=self._stream_version,
-                    time_extracted=utc_now(),
-                )
+            if (mapped := stream_map.transform(record)) is None:
+                continue
+            if stream_map.flattening_enabled:
+                drop_unflattened_nulls(mapped, stream_map.transformed_schema)
+            yield singer.RecordMessage(
+                stream=stream_map.stream_alias,
+                record=mapped,
+                version=self._stream_version,
+                time_extracted=utc_now(),
+            )
 
     def keep_declared_fields(self, record: dict[str, Any]) -> None:
-        """Drop top-level fields the schema does not declare, naming new ones once.
+        """Make the record fit the SCHEMA this stream sent (see conform.py and the README).
 
-        A field Zendesk adds tomorrow must not crash the tap, nor reach a strict target that
-        validates records against the SCHEMA it was sent.
+        Top-level fields the schema does not declare are left out, named once in a WARNING: a
+        field Zendesk adds tomorrow must not crash the tap, nor reach a strict target. Values
+        of a type the schema does not allow are converted or set aside, counted in the
+        stream's one WARNING.
         """
-        if self.declared.issuperset(record):  # the usual case, without building a set
-            return
+        if not self.declared.issuperset(record):  # the usual case, without building a set
+            self._leave_out_undeclared(record)
+        if not self.conformer.fits(record):
+            label = f"{self.name.removesuffix('s')} {record.get('id')}"
+            self.conformer.repair(record, label, self.mismatches)
+
+    def _leave_out_undeclared(self, record: dict[str, Any]) -> None:
         names = record.keys() - self.declared
         for name in names:
             del record[name]
@@ -213,6 +229,43 @@ class ZendeskStream(RESTStream[Any]):
                 ", ".join(sorted(self.undeclared)),
                 level=logging.WARNING,
             )
+
+    @override
+    def sync(self, context: Context | None = None) -> None:
+        try:
+            super().sync(context)
+        finally:
+            self.report_mismatches()
+
+    def report_mismatches(self) -> None:
+        """One WARNING counting the values repaired since the last one, if any."""
+        new = self.mismatches.counts - self.reported
+        if not new:
+            return
+        self.reported = self.mismatches.counts.copy()
+        outcomes = ", ".join(f"{new[outcome]} {outcome}" for outcome in OUTCOMES if new[outcome])
+        self.log(
+            "%d values in %s had a type the schema does not allow (%s; set aside = kept as JSON "
+            "text under `%s`, the field null); first ones: %s",
+            new.total(),
+            self.name,
+            outcomes,
+            SET_ASIDE,
+            ", ".join(self.mismatches.examples),
+            level=logging.WARNING,
+        )
+
+
+def drop_unflattened_nulls(record: dict[str, Any], schema: dict[str, Any]) -> None:
+    """Remove a null object's own key, which the flattened SCHEMA does not declare.
+
+    The SDK flattens `{"satisfaction_rating": {"score": ...}}` into `satisfaction_rating__score`
+    but keeps `"satisfaction_rating": null` as it is: a strict target (target-csv) stops on a
+    key its SCHEMA lacks. Absent says the same as null for each flattened column.
+    """
+    properties = schema["properties"]
+    for key in [key for key, value in record.items() if value is None and key not in properties]:
+        del record[key]
 
 
 def describe_error(error: BaseException | None) -> str:

@@ -49,6 +49,16 @@ class Faults:
     rate_window: float = 60.0
     rate_headers: str = "zendesk"  # "zendesk", "ratelimit" or "none"
     retry_after_on_429: bool = True
+    retry_after_value: str | None = None  # sent as Retry-After instead of the window's reset
+    # Legal JSON and odd types mixed into tickets and sideloads (data.hostile_page).
+    hostile: bool = False
+    # Seconds between the chunks of a 200 page's body (a trickling proxy); 0: all at once.
+    trickle_seconds: float = 0.0
+    # A proxy in front: "echo" answers 400/401/502 echoing the request's Authorization header
+    # in the body; "redirect" sends every request to `redirect_to`; "loop" redirects to itself.
+    proxy: str | None = None
+    echo_status: int = 502  # the status of the echoing proxy's answers
+    redirect_to: str = "http://127.0.0.2:9/elsewhere"
 
 
 def check_kind(kind: str) -> str:
