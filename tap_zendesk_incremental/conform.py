@@ -218,6 +218,8 @@ def _to_array(value: Any, schema: dict[str, Any]) -> Any:
     if isinstance(value, list) or value is None:
         return _UNFIT
     items = schema.get("items", {})
+    if isinstance(value, dict) and not value.keys() <= items.get("properties", {}).keys():
+        return _UNFIT  # {"360001": "gold"} is no custom field: not one item of the list
     item = value if type(value) in python_types(items) else _convert(value, items)
     return _UNFIT if item is _UNFIT else [item]
 
