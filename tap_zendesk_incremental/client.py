@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import random
+import time
 from collections import Counter
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
@@ -12,8 +13,9 @@ from urllib.parse import urlsplit
 import backoff
 import requests
 import singer_sdk.singerlib as singer
+import urllib3
 from singer_sdk.authenticators import BasicAuthenticator, BearerTokenAuthenticator
-from singer_sdk.exceptions import RetriableAPIError
+from singer_sdk.exceptions import FatalAPIError, RetriableAPIError
 from singer_sdk.helpers._catalog import pop_deselected_record_properties
 from singer_sdk.helpers._util import utc_now
 from singer_sdk.helpers.conform import TypeConformanceLevel
@@ -43,25 +45,59 @@ TRANSIENT_ERRORS = (
 MAX_BACKOFF_SECONDS = 60.0
 
 
+MAX_REDIRECTS = 5  # Zendesk redirects at most once (http -> https); more is a loop
+MIN_RETRY_AFTER = 1.0  # a Retry-After below this (0, negative) gets the usual backoff
+MAX_RETRY_AFTER = 600.0  # and one above this is capped: no budget window is that long
+
+
+class BodyTimeout(requests.exceptions.ReadTimeout):
+    """The body did not arrive in full within `request_timeout` (a trickle or a stall)."""
+
+
 class PacedSession(requests.Session):
     """A session that holds every request, retries included, until the budget allows it."""
 
     def __init__(self, pacer: Pacer) -> None:
         super().__init__()
         self.pacer = pacer
+        self.max_redirects = MAX_REDIRECTS
 
     @override
     def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:
         self.pacer.before_request()
         stream = kwargs.pop("stream", False)
-        response = super().send(request, stream=True, **kwargs)
+        started = time.monotonic()
+        try:
+            response = super().send(request, stream=True, **kwargs)
+        except requests.exceptions.TooManyRedirects as error:
+            raise FatalAPIError(describe_error(error)) from None
         self.pacer.after_response(response.headers)
         if not stream:
-            # Read a 2 MB export page in one go: `Response.content` reads it in 10 KB steps,
-            # which cost more than decoding it. iter_content maps cut bodies, resets and
-            # timeouts to the requests errors that are retried.
-            response._content = b"".join(response.iter_content(chunk_size=None))
+            timeout = kwargs.get("timeout")
+            limit = float(timeout) if isinstance(timeout, (int, float)) else None
+            response._content = read_body(response, started, limit)
         return response
+
+
+def read_body(response: requests.Response, started: float, timeout: float | None) -> bytes:
+    """The whole body, within `timeout` seconds of the request's start (a trickle included).
+
+    Read in one go: `Response.content` reads a 2 MB page in 10 KB steps, which cost more than
+    decoding it. iter_content maps cut bodies and resets to the requests errors that are
+    retried; each read is bounded by the timeout, and the whole by the deadline.
+    """
+    chunks = []
+    try:
+        for chunk in response.iter_content(chunk_size=None):
+            chunks.append(chunk)
+            if timeout is not None and time.monotonic() - started > timeout:
+                response.close()
+                raise BodyTimeout(request=response.request, response=response)
+    except requests.exceptions.ConnectionError as error:
+        if isinstance(error.args[0] if error.args else None, urllib3.exceptions.ReadTimeoutError):
+            raise BodyTimeout(request=response.request, response=response) from None
+        raise
+    return b"".join(chunks)
 
 
 class ZendeskStream(RESTStream[Any]):
@@ -150,13 +186,17 @@ class ZendeskStream(RESTStream[Any]):
     def retry_wait(self, error: BaseException, attempt: int) -> float:
         """Retry-After exactly; a 429 without it waits for the window; else backoff + jitter."""
         response = getattr(error, "response", None)
+        ceiling = min(self.retry_base_seconds * 2 ** (attempt - 1), MAX_BACKOFF_SECONDS)
+        backoff = random.uniform(ceiling / 2, ceiling)  # noqa: S311 - jitter, not security
         if response is not None and response.status_code in (429, 503):
-            if (seconds := retry_after(response.headers)) is not None:
-                return seconds
+            seconds = retry_after(response.headers)
+            if seconds is not None and seconds >= MIN_RETRY_AFTER:
+                return min(seconds, MAX_RETRY_AFTER)
+            if seconds is not None:  # 0 or negative: a server in a hurry would hammer itself
+                return max(backoff, MIN_RETRY_AFTER)
             if response.status_code == 429:
                 return self.pacer.delay() or MAX_RESET_WAIT
-        ceiling = min(self.retry_base_seconds * 2 ** (attempt - 1), MAX_BACKOFF_SECONDS)
-        return random.uniform(ceiling / 2, ceiling)  # noqa: S311 - jitter, not security
+        return backoff
 
     @override
     def backoff_handler(self, details: Details) -> None:
@@ -268,26 +308,55 @@ def drop_unflattened_nulls(record: dict[str, Any], schema: dict[str, Any]) -> No
         del record[key]
 
 
+# What each transient failure is, for a person: (exception, message); the first match wins.
+_DESCRIPTIONS: tuple[tuple[type[BaseException], str], ...] = (
+    (BodyTimeout, "no answer from Zendesk{where} within `request_timeout` while reading the body"),
+    (requests.exceptions.Timeout, "no answer from Zendesk{where} within `request_timeout`"),
+    (
+        requests.exceptions.TooManyRedirects,
+        "Zendesk{where} redirected more than {max_redirects} times, last to {location} (a "
+        "redirect loop): check `api_url` (or `subdomain`) and any proxy in between",
+    ),
+    (
+        requests.exceptions.SSLError,
+        "the TLS certificate{where} could not be verified (a proxy that re-signs HTTPS needs "
+        "its CA in REQUESTS_CA_BUNDLE)",
+    ),
+    (
+        (requests.exceptions.ConnectionError, ConnectionResetError),  # type: ignore[arg-type]
+        "the connection to Zendesk{where} failed or was reset (check `subdomain` or "
+        "`api_url`, and the network)",
+    ),
+    (
+        requests.exceptions.RequestException,
+        "the response from Zendesk{where} was cut short ({kind})",
+    ),
+)
+
+
 def describe_error(error: BaseException | None) -> str:
     """One line for a transient failure: what failed and where, never a header or a query."""
     if isinstance(error, RetriableAPIError):
         return str(error)
-    where = _host(error)
-    if isinstance(error, requests.exceptions.Timeout):
-        return f"no answer from Zendesk{where} within `request_timeout`"
-    if isinstance(error, requests.exceptions.SSLError):
-        return (
-            f"the TLS certificate{where} could not be verified (a proxy that re-signs HTTPS "
-            "needs its CA in REQUESTS_CA_BUNDLE)"
-        )
-    if isinstance(error, (requests.exceptions.ConnectionError, ConnectionResetError)):
-        return (
-            f"the connection to Zendesk{where} failed or was reset (check `subdomain` or "
-            "`api_url`, and the network)"
-        )
-    if isinstance(error, requests.exceptions.RequestException):
-        return f"the response from Zendesk{where} was cut short ({type(error).__name__})"
+    for kind, text in _DESCRIPTIONS:
+        if isinstance(error, kind):
+            location = _location(error) if "{location}" in text else ""
+            return text.format(
+                where=_host(error),
+                location=location,
+                kind=type(error).__name__,
+                max_redirects=MAX_REDIRECTS,
+            )
     return repr(error)
+
+
+def _location(error: BaseException) -> str:
+    """Host and path (never the query) a redirect pointed to."""
+    response = getattr(error, "response", None)
+    target = urlsplit(response.headers.get("Location", "")) if response is not None else None
+    if target is None:
+        return "an unknown address"
+    return f"{target.hostname or _host(error).removeprefix(' at ')}{target.path}"
 
 
 def _host(error: BaseException | None) -> str:

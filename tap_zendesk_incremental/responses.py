@@ -2,11 +2,14 @@
 
 Every function here is pure: it reads a `requests.Response` and returns a decoded page, says the
 export has caught up, or raises the SDK's retriable or fatal error with a one-line message that
-names the problem and the fix. Messages never include request headers (credentials live there).
+names the problem and the fix. Messages never include request headers (credentials live there),
+and server text is scrubbed of the request's credentials before it is quoted (`scrub`).
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 import logging
 import math
@@ -31,6 +34,9 @@ _LOG = logging.getLogger("tap-zendesk-incremental.tickets")
 REPLACEMENT = "\ufffd"  # what a lone UTF-16 surrogate becomes: UTF-8 cannot carry it
 _SURROGATE = re.compile("[\ud800-\udfff]")
 _NAMED = 5  # ticket fields named in the WARNING about values written in another form
+MASK = "***"
+MIN_SECRET = 4  # shorter strings are not masked: they would mask ordinary words
+_AUTH_VALUE = re.compile(r"(?i)\b(basic|bearer)\s+[A-Za-z0-9+/=._~-]{6,}")
 
 
 class BigNumber(str):
@@ -162,12 +168,39 @@ def _summary(response: requests.Response) -> str:
         name, description = error.get("error"), error.get("description")
         if isinstance(name, dict):  # some endpoints nest {"title", "message"}
             name, description = name.get("title"), name.get("message", description)
-        text = ": ".join(str(part) for part in (name, description) if part)
+        text = scrub(": ".join(str(part) for part in (name, description) if part), response)
         return f"{response.reason} ({_clip(text)})" if text else str(response.reason)
     if _is_html(response):
         return f"{response.reason} with an HTML page (from a proxy or load balancer, not Zendesk)"
-    text = " ".join(response.text.split())
+    text = scrub(" ".join(response.text.split()), response)
     return f"{response.reason} ({_clip(text)})" if text else str(response.reason)
+
+
+def scrub(text: str, response: requests.Response) -> str:
+    """Server text without the credentials of the request it answers (proxies echo them).
+
+    The secrets are read from the request's own Authorization header: the whole value, the
+    Basic credential in base64 and decoded (`email/token:api_token`), the API token alone,
+    the Bearer token. Any other `Basic ...` or `Bearer ...` value is masked as well.
+    """
+    for secret in _secrets(response):
+        text = text.replace(secret, MASK)
+    return _AUTH_VALUE.sub(rf"\1 {MASK}", text)
+
+
+def _secrets(response: requests.Response) -> list[str]:
+    request = getattr(response, "request", None)
+    header = str(request.headers.get("Authorization", "")) if request is not None else ""
+    scheme, _, credential = header.partition(" ")
+    found = [header, credential.strip()]
+    if scheme.lower() == "basic":
+        try:
+            login = base64.b64decode(credential.strip(), validate=True).decode()
+        except (binascii.Error, UnicodeDecodeError):
+            login = ""
+        found += [login, login.partition(":")[2]]
+    # Longest first, so a secret inside another is masked with it.
+    return sorted({s for s in found if len(s) >= MIN_SECRET}, key=len, reverse=True)
 
 
 def _error_json(response: requests.Response) -> dict[str, Any] | None:
@@ -205,6 +238,12 @@ def _locate(problem: str, response: requests.Response) -> str:
     """Append the path (never the query or headers) and Zendesk's request id."""
     url = urlsplit(response.url or "")
     where = f"{problem} for {url.hostname or ''}{url.path}"
+    if history := getattr(response, "history", None):
+        start = urlsplit(history[0].url or "")
+        where += (
+            f", after a redirect from {start.hostname}{start.path} to {url.hostname} (check "
+            "`api_url` or `subdomain`; credentials are not sent to another host)"
+        )
     request_id = response.headers.get("X-Zendesk-Request-Id")
     return f"{where} (request id {request_id})" if request_id else where
 
