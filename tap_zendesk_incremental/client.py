@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import random
+import socket
+import threading
 import time
 from collections import Counter
 from functools import cached_property
@@ -84,20 +87,33 @@ def read_body(response: requests.Response, started: float, timeout: float | None
 
     Read in one go: `Response.content` reads a 2 MB page in 10 KB steps, which cost more than
     decoding it. iter_content maps cut bodies and resets to the requests errors that are
-    retried; each read is bounded by the timeout, and the whole by the deadline.
+    retried. Each socket read is bounded by the timeout; the whole body by a watchdog that
+    shuts the connection at the deadline (a body trickling in never ends a read).
     """
-    chunks = []
+    if timeout is None:
+        return b"".join(response.iter_content(chunk_size=None))
+    cut = threading.Event()
+    remaining = max(0.0, timeout - (time.monotonic() - started))
+    watchdog = threading.Timer(remaining, _cut_connection, (response, cut))
+    watchdog.daemon = True
+    watchdog.start()
     try:
-        for chunk in response.iter_content(chunk_size=None):
-            chunks.append(chunk)
-            if timeout is not None and time.monotonic() - started > timeout:
-                response.close()
-                raise BodyTimeout(request=response.request, response=response)
-    except requests.exceptions.ConnectionError as error:
-        if isinstance(error.args[0] if error.args else None, urllib3.exceptions.ReadTimeoutError):
+        return b"".join(response.iter_content(chunk_size=None))
+    except requests.exceptions.RequestException as error:
+        cause = error.args[0] if error.args else None
+        if cut.is_set() or isinstance(cause, urllib3.exceptions.ReadTimeoutError):
             raise BodyTimeout(request=response.request, response=response) from None
         raise
-    return b"".join(chunks)
+    finally:
+        watchdog.cancel()
+
+
+def _cut_connection(response: requests.Response, cut: threading.Event) -> None:
+    cut.set()
+    sock = getattr(getattr(response.raw, "connection", None), "sock", None)
+    if sock is not None:
+        with contextlib.suppress(OSError):  # closed meanwhile: the read is over anyway
+            sock.shutdown(socket.SHUT_RDWR)
 
 
 class ZendeskStream(RESTStream[Any]):

@@ -115,3 +115,26 @@ def test_pacer_trusts_headers_over_the_setting():
         pacer.before_request()
         pacer.after_response(zendesk(20, 60))
     assert clock.slept == []
+
+
+ACCOUNT_WIDE = {"ratelimit-limit": "700", "ratelimit-remaining": "698", "ratelimit-reset": "12"}
+
+
+def test_pacer_keeps_the_per_minute_cap_when_only_account_wide_headers_come():
+    clock = FakeClock()
+    pacer = Pacer(3, clock=clock, sleep=clock.sleep)
+    for _ in range(3):
+        pacer.before_request()
+        pacer.after_response(ACCOUNT_WIDE)
+        clock.now += 1
+    pacer.before_request()
+    assert clock.slept == [pytest.approx(57.0)]
+
+
+def test_pacer_drops_the_cap_once_the_export_budget_header_is_seen():
+    clock = FakeClock()
+    pacer = Pacer(1, clock=clock, sleep=clock.sleep)
+    for _ in range(5):
+        pacer.before_request()
+        pacer.after_response({**ACCOUNT_WIDE, **zendesk(20, 60)})
+    assert clock.slept == []
