@@ -221,8 +221,12 @@ class Api:
             return response
         response = self.page(endpoint, params, faults)
         if response.status == HTTPStatus.OK:
-            if faults.hostile:
-                response.body = hostile_page(json.loads(response.body))
+            if faults.hostile or faults.large_descriptions:
+                response.body = hostile_page(
+                    json.loads(response.body),
+                    hostile=faults.hostile,
+                    description_bytes=faults.large_descriptions,
+                )
             response.trickle_seconds = faults.trickle_seconds
         if kind == "badjson":
             response.body = response.body[: len(response.body) // 2]

@@ -332,14 +332,22 @@ HOSTILE_SIDELOAD_VALUES: tuple[tuple[str, Any], ...] = (
 )
 
 
-def hostile_page(page: dict[str, Any]) -> bytes:
+def hostile_page(
+    page: dict[str, Any], *, hostile: bool = True, description_bytes: int = 0
+) -> bytes:
     """An export page with hostile values mixed into its tickets and sideloaded objects.
 
     Deterministic: an object whose id is a multiple of HOSTILE_EVERY gets the value its id
-    picks. Lone surrogates go out as `\\ud83d` escapes, big numbers as their digits.
+    picks. Lone surrogates go out as `\\ud83d` escapes, big numbers as their digits. With
+    `description_bytes`, every ticket's description is that long (records of that size).
     """
+    if description_bytes:
+        for ticket in page["tickets"]:
+            ticket["description"] = ("Long description. " * (description_bytes // 18 + 1))[
+                :description_bytes
+            ]
     for key, objects in page.items():
-        if not isinstance(objects, list):
+        if not hostile or not isinstance(objects, list):
             continue
         values = HOSTILE_TICKET_VALUES if key == "tickets" else HOSTILE_SIDELOAD_VALUES
         for obj in objects:

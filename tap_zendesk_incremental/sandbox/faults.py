@@ -52,6 +52,7 @@ class Faults:
     retry_after_value: str | None = None  # sent as Retry-After instead of the window's reset
     # Legal JSON and odd types mixed into tickets and sideloads (data.hostile_page).
     hostile: bool = False
+    large_descriptions: int = 0  # when > 0, every ticket's description is this many bytes
     # Seconds between the chunks of a 200 page's body (a trickling proxy); 0: all at once.
     trickle_seconds: float = 0.0
     # A proxy in front: "echo" answers 400/401/502 echoing the request's Authorization header
