@@ -4,7 +4,8 @@
 compiled once from the stream's schema. A record that does not fit is repaired in one
 documented way (README, "Values of an unexpected type"):
 
-- a value that converts without loss is converted: `3` for a string field becomes `"3"`,
+- a value that converts without loss is converted: `3` for a string field becomes `"3"`
+  (not for a date-time field: a number there is set aside),
   `"42"` for an integer field `42`, `3.0` for an integer `3`, `"true"` for a boolean `true`,
   a lone value where a list is declared a list of that one value;
 - any other value is set aside: the field becomes null (an array item that cannot be null
@@ -188,7 +189,9 @@ def _convert(value: Any, schema: dict[str, Any]) -> Any:
     return _UNFIT
 
 
-def _to_string(value: Any, _schema: dict[str, Any]) -> Any:
+def _to_string(value: Any, schema: dict[str, Any]) -> Any:
+    if "format" in schema:  # 1704067200 is no date-time string: which zone, which unit?
+        return _UNFIT
     return json.dumps(value) if type(value) in (int, float, bool) else _UNFIT
 
 

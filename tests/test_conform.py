@@ -42,6 +42,7 @@ SET_ASIDE_VALUES = [
     ("satisfaction_rating", "offered"),
     ("tags", {"a": 1}),
     ("created_at", ["2024-01-01"]),
+    ("created_at", 1704067200),
 ]
 
 

@@ -59,7 +59,9 @@ def invalid_records(run: Run) -> list[str]:
         if message["type"] == "SCHEMA":
             schemas[message["stream"]] = message["schema"]
         elif message["type"] == "RECORD":
-            validator = jsonschema.Draft7Validator(schemas[message["stream"]])
+            validator = jsonschema.Draft7Validator(
+                schemas[message["stream"]], format_checker=jsonschema.Draft7Validator.FORMAT_CHECKER
+            )
             found += [
                 f"{message['stream']} {message['record'].get('id')}: {error.message[:120]}"
                 for error in validator.iter_errors(message["record"])

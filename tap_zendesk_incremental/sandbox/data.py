@@ -280,6 +280,9 @@ class TicketFactory:
         if rnd() < 0.7:
             probability = repr(round(rnd(), 4)) if rnd() < 0.8 else "null"
             extra += f',"satisfaction_probability":{probability}'
+        if ticket_id % 10 == 0:  # seen in real accounts' records; by id: the stream is unchanged
+            form = "null" if ticket_id % 20 else str(360_000 + ticket_id % 7)
+            extra += f',"deleted_ticket_form_id":{form}'
         return extra
 
     @staticmethod
