@@ -26,7 +26,12 @@ from singer_sdk.streams import RESTStream
 from typing_extensions import override
 
 from tap_zendesk_incremental import responses
-from tap_zendesk_incremental.conform import OUTCOMES, SET_ASIDE, Conformer, Mismatches
+from tap_zendesk_incremental.conform import (
+    OUTCOMES,
+    SET_ASIDE,
+    Conformer,
+    Mismatches,
+)
 from tap_zendesk_incremental.ratelimit import MAX_RESET_WAIT, Pacer, retry_after
 
 if TYPE_CHECKING:
@@ -134,7 +139,6 @@ class ZendeskStream(RESTStream[Any]):
         self.retries = 0
         self.rate_limited = 0
         self.declared = frozenset(self.schema["properties"])
-        self.undeclared: set[str] = set()
         self.conformer = Conformer(self.schema)
         self.mismatches = Mismatches()
         self.reported: Counter[str] = Counter()  # the counts the last WARNING gave
@@ -262,29 +266,43 @@ class ZendeskStream(RESTStream[Any]):
     def keep_declared_fields(self, record: dict[str, Any]) -> None:
         """Make the record fit the SCHEMA this stream sent (see conform.py and the README).
 
-        Top-level fields the schema does not declare are left out, named once in a WARNING: a
-        field Zendesk adds tomorrow must not crash the tap, nor reach a strict target. Values
-        of a type the schema does not allow are converted or set aside, counted in the
-        stream's one WARNING.
+        A top-level field the schema does not declare is announced in a new SCHEMA before the
+        first record that carries a value of it (a field Zendesk adds tomorrow is a column
+        tomorrow, not a loss). Values of a type the schema does not allow are converted or
+        set aside, counted in the stream's one WARNING.
         """
         if not self.declared.issuperset(record):  # the usual case, without building a set
-            self._leave_out_undeclared(record)
+            self._declare_new_fields(record)
         if not self.conformer.fits(record):
             label = f"{self.name.removesuffix('s')} {record.get('id')}"
             self.conformer.repair(record, label, self.mismatches)
 
-    def _leave_out_undeclared(self, record: dict[str, Any]) -> None:
+    def _declare_new_fields(self, record: dict[str, Any]) -> None:
         names = record.keys() - self.declared
-        for name in names:
+        new = {name: inferred_schema(record[name]) for name in names if record[name] is not None}
+        for name in names - new.keys():  # null so far: absent says the same
             del record[name]
-        if names - self.undeclared:
-            self.undeclared |= names
-            self.log(
-                "Zendesk sent %s fields this tap's schema does not declare, left out: %s",
-                self.name,
-                ", ".join(sorted(self.undeclared)),
-                level=logging.WARNING,
-            )
+        if not new:
+            return
+        # The stream classes declare `schema` as a class attribute: this instance's shadows it.
+        self.schema = schema = with_properties(self.schema, new)
+        if self._input_schema is not None:  # the catalog's copy, when one was given
+            self._input_schema = with_properties(self._input_schema, new)
+        self.declared = frozenset(schema["properties"])
+        self.conformer = Conformer(schema)
+        # The stream maps (flattening, aliases) are built from the schema: build them anew.
+        self._tap.mapper.register_raw_stream_schema(self.name, schema, self.primary_keys)
+        self._stream_maps = self._tap.mapper.stream_maps[self.name]
+        for message in self._generate_schema_messages():
+            self._tap.write_message(message)
+        self.log(
+            "Zendesk sent %s fields this tap's schema does not declare: %s; announced in a new "
+            "SCHEMA before the first record that carries them (a newer tap version may "
+            "declare them with a stricter type)",
+            self.name,
+            ", ".join(f"{name} ({new[name]['type'][1]})" for name in sorted(new)),
+            level=logging.WARNING,
+        )
 
     @override
     def sync(self, context: Context | None = None) -> None:
@@ -310,6 +328,31 @@ class ZendeskStream(RESTStream[Any]):
             ", ".join(self.mismatches.examples),
             level=logging.WARNING,
         )
+
+
+# The JSON type of a new field, from the Python type of its first value.
+INFERRED_TYPES = {
+    str: "string",
+    int: "integer",
+    float: "number",
+    bool: "boolean",
+    list: "array",
+    dict: "object",
+}
+
+
+def inferred_schema(value: Any) -> dict[str, Any]:
+    """The schema of a new field, from its first value: nullable, objects and lists open."""
+    name = INFERRED_TYPES[type(value)]
+    schema: dict[str, Any] = {"type": ["null", name]}
+    if name == "object":
+        schema["additionalProperties"] = True
+    return schema
+
+
+def with_properties(schema: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
+    """A copy of the schema with these properties added (a new dict: maps compare them)."""
+    return {**schema, "properties": {**schema["properties"], **new}}
 
 
 def drop_unflattened_nulls(record: dict[str, Any], schema: dict[str, Any]) -> None:

@@ -161,12 +161,46 @@ def test_values_written_in_another_form_are_named_by_ticket_and_field(runs):
     assert f"ticket {HOSTILE_EVERY} custom_fields[0].value" in "\n".join(warnings)
 
 
+def undeclared_keys(run: Run) -> list[str]:
+    """Record keys the stream's latest SCHEMA (at that point of the output) does not declare."""
+    properties: dict[str, set[str]] = {}
+    found = []
+    for message in run.messages:
+        if message["type"] == "SCHEMA":
+            properties[message["stream"]] = set(message["schema"]["properties"])
+        elif message["type"] == "RECORD":
+            extra = message["record"].keys() - properties[message["stream"]]
+            found += [f"{message['stream']} {message['record'].get('id')}: {k}" for k in extra]
+    return found
+
+
 @pytest.mark.parametrize("name", ["nested", "flat"])
-def test_the_flattened_stream_holds_no_key_its_schema_lacks(runs, name):
-    run = runs[name]
-    schema = next(m["schema"] for m in run.messages if m["type"] == "SCHEMA")
-    undeclared = {key for record in run.records() for key in record} - schema["properties"].keys()
-    assert undeclared == set()
+def test_no_record_holds_a_key_its_schema_lacks(runs, name):
+    assert undeclared_keys(runs[name]) == []
+
+
+@pytest.mark.parametrize("name", ["nested", "flat"])
+def test_a_new_field_is_announced_in_a_schema_before_the_first_record_carrying_it(runs, name):
+    schemas = [m for m in runs[name].messages if m["type"] == "SCHEMA"]
+    tickets = [m["schema"]["properties"] for m in schemas if m["stream"] == "tickets"]
+    assert len(tickets) == 2
+    assert "zendesk_new_field" not in tickets[0]
+    assert "zendesk_new_field" in tickets[1]
+
+
+def test_a_new_fields_values_reach_the_records(runs):
+    first = hostile("zendesk_new_field")
+    assert ticket(runs["nested"], first)["zendesk_new_field"].startswith("a field Zendesk")
+    users = [u for u in runs["nested"].records("users") if "zendesk_new_field" in u]
+    assert users
+    assert all(u["zendesk_new_field"] in ({"added": True}, None) for u in users)
+
+
+def test_a_new_field_is_named_in_one_warning(runs):
+    lines = [line for line in runs["nested"].stderr.splitlines() if "zendesk_new_field" in line]
+    tickets = [line for line in lines if "tickets fields" in line]
+    assert len(tickets) == 1
+    assert "WARNING" in tickets[0]
 
 
 def test_hostile_sandbox_is_reproducible(tmp_path: Path):

@@ -323,6 +323,7 @@ HOSTILE_TICKET_VALUES: tuple[tuple[str, Any], ...] = (
     ("via", {"channel": True, "source": None}),
     ("brand_id", 3.0),
     ("satisfaction_probability", _BIG_MARK),
+    ("zendesk_new_field", "a field Zendesk added after this tap was released"),
 )
 HOSTILE_SIDELOAD_VALUES: tuple[tuple[str, Any], ...] = (
     ("name", f"Ana {LONE_SURROGATE}"),
@@ -332,6 +333,7 @@ HOSTILE_SIDELOAD_VALUES: tuple[tuple[str, Any], ...] = (
     ("url", 42),
     ("shared_tickets", "false"),
     ("organization_id", "acme"),
+    ("zendesk_new_field", {"added": True}),
 )
 
 
