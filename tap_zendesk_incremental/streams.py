@@ -134,7 +134,7 @@ class TicketsStream(ZendeskStream):
     def validate_response(self, response: requests.Response) -> None:
         super().validate_response(response)
         # Decoded here, once, so that a cut or non-JSON body is retried like a 5xx.
-        page = None if responses.is_too_recent(response) else responses.decode_page(response)
+        page = None if responses.is_too_recent(response) else self.decode_page(response)
         self._decoded = (response, page)
 
     def read_page(self, response: requests.Response) -> dict[str, Any] | None:
