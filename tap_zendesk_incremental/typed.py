@@ -88,7 +88,7 @@ def _keys_type(schema: dict[str, Any], names: Any) -> Any:
             for key, prop in schema["properties"].items()
         ]
         struct = msgspec.defstruct(
-            f"Keys{next(names)}", fields, forbid_unknown_fields=True, kw_only=True
+            f"Keys{next(names)}", fields, forbid_unknown_fields=True, kw_only=True, gc=False
         )
         return struct | None if "null" in types else struct
     items = schema.get("items")
