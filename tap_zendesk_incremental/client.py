@@ -31,6 +31,9 @@ from tap_zendesk_incremental.conform import (
     SET_ASIDE,
     Conformer,
     Mismatches,
+    NewField,
+    new_fields,
+    with_new_fields,
 )
 from tap_zendesk_incremental.ratelimit import MAX_RESET_WAIT, Pacer, retry_after
 from tap_zendesk_incremental.typed import PageDecoder
@@ -289,23 +292,22 @@ class ZendeskStream(RESTStream[Any]):
         """
         if self.fitting_page is not None and getattr(self, "page", None) is self.fitting_page:
             return
-        if not self.declared.issuperset(record):  # the usual case, without building a set
-            self._declare_new_fields(record)
+        if not self.declared.issuperset(record):
+            for name in [name for name in record.keys() - self.declared if record[name] is None]:
+                del record[name]  # null so far: absent says the same
+        if new := new_fields(record, self.schema):
+            self._announce(new)
         if not self.conformer.fits(record):
             label = f"{self.name.removesuffix('s')} {record.get('id')}"
             self.conformer.repair(record, label, self.mismatches)
 
-    def _declare_new_fields(self, record: dict[str, Any]) -> None:
-        names = record.keys() - self.declared
-        new = {name: inferred_schema(record[name]) for name in names if record[name] is not None}
-        for name in names - new.keys():  # null so far: absent says the same
-            del record[name]
-        if not new:
-            return
+    def _announce(self, new: dict[str, NewField]) -> None:
+        """Declare new fields, rebuild what depends on the schema, send the new SCHEMA."""
         # The stream classes declare `schema` as a class attribute: this instance's shadows it.
-        self.schema = schema = with_properties(self.schema, new)
+        self.schema = schema = with_new_fields(self.schema, new)
         if self._input_schema is not None:  # the catalog's copy, when one was given
-            self._input_schema = with_properties(self._input_schema, new)
+            with contextlib.suppress(KeyError, TypeError):  # a catalog shaped otherwise
+                self._input_schema = with_new_fields(self._input_schema, new)
         self.declared = frozenset(schema["properties"])
         self.conformer = Conformer(schema)
         # The stream maps (flattening, aliases) are built from the schema: build them anew.
@@ -318,7 +320,7 @@ class ZendeskStream(RESTStream[Any]):
             "SCHEMA before the first record that carries them (a newer tap version may "
             "declare them with a stricter type)",
             self.name,
-            ", ".join(f"{name} ({new[name]['type'][1]})" for name in sorted(new)),
+            ", ".join(f"{name} ({new[name][2]['type'][1]})" for name in sorted(new)),
             level=logging.WARNING,
         )
 
@@ -346,31 +348,6 @@ class ZendeskStream(RESTStream[Any]):
             ", ".join(self.mismatches.examples),
             level=logging.WARNING,
         )
-
-
-# The JSON type of a new field, from the Python type of its first value.
-INFERRED_TYPES = {
-    str: "string",
-    int: "integer",
-    float: "number",
-    bool: "boolean",
-    list: "array",
-    dict: "object",
-}
-
-
-def inferred_schema(value: Any) -> dict[str, Any]:
-    """The schema of a new field, from its first value: nullable, objects and lists open."""
-    name = INFERRED_TYPES[type(value)]
-    schema: dict[str, Any] = {"type": ["null", name]}
-    if name == "object":
-        schema["additionalProperties"] = True
-    return schema
-
-
-def with_properties(schema: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
-    """A copy of the schema with these properties added (a new dict: maps compare them)."""
-    return {**schema, "properties": {**schema["properties"], **new}}
 
 
 def drop_unflattened_nulls(record: dict[str, Any], schema: dict[str, Any]) -> None:

@@ -15,6 +15,7 @@ documented way (README, "Values of an unexpected type"):
 
 from __future__ import annotations
 
+import copy
 import json
 import math
 import re
@@ -234,3 +235,64 @@ _CONVERTERS = {
     "boolean": _to_boolean,
     "array": _to_array,
 }
+
+
+# -- fields the schema lacks: announced in a new SCHEMA (see client.ZendeskStream) -----------
+
+# The JSON type of a new field, from the Python type of its first value.
+INFERRED_TYPES = {
+    str: "string",
+    int: "integer",
+    float: "number",
+    bool: "boolean",
+    list: "array",
+    dict: "object",
+}
+NewField = tuple[tuple[str, ...], str, dict[str, Any]]  # where in the schema, name, schema
+
+
+def inferred_schema(value: Any) -> dict[str, Any]:
+    """The schema of a new field, from its first value: nullable, objects and lists open."""
+    name = INFERRED_TYPES[type(value)]
+    schema: dict[str, Any] = {"type": ["null", name]}
+    if name == "object":
+        schema["additionalProperties"] = True
+    return schema
+
+
+def new_fields(record: dict[str, Any], schema: dict[str, Any]) -> dict[str, NewField]:
+    """Keys with a value that the schema does not declare, at any depth of a declared object.
+
+    Dotted name -> (the path of the `properties` that lacks it, its key, its inferred schema).
+    A key that is null so far is not new: absent and null say the same.
+    """
+    found: dict[str, NewField] = {}
+    _walk(record, schema, (), "", found)
+    return found
+
+
+def _walk(
+    value: Any, schema: dict[str, Any], at: tuple[str, ...], name: str, found: dict[str, NewField]
+) -> None:
+    if isinstance(value, dict) and (properties := schema.get("properties")):
+        for key, item in value.items():
+            full = f"{name}.{key}" if name else key
+            prop = properties.get(key)
+            if prop is not None:
+                _walk(item, prop, (*at, "properties", key), full, found)
+            elif item is not None and full not in found:
+                found[full] = ((*at, "properties"), key, inferred_schema(item))
+    elif isinstance(value, list) and (items := schema.get("items")):
+        for item in value:
+            _walk(item, items, (*at, "items"), f"{name}[]", found)
+
+
+def with_new_fields(schema: dict[str, Any], new: dict[str, NewField]) -> dict[str, Any]:
+    """A copy of the schema declaring the new fields (a new dict: stream maps compare them)."""
+    extended = copy.deepcopy(schema)
+    for path, key, prop in new.values():
+        node = extended
+        for step in path:
+            node = node[step]
+        node[key] = prop
+    return extended

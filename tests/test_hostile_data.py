@@ -181,11 +181,29 @@ def test_no_record_holds_a_key_its_schema_lacks(runs, name):
 
 @pytest.mark.parametrize("name", ["nested", "flat"])
 def test_a_new_field_is_announced_in_a_schema_before_the_first_record_carrying_it(runs, name):
-    schemas = [m for m in runs[name].messages if m["type"] == "SCHEMA"]
-    tickets = [m["schema"]["properties"] for m in schemas if m["stream"] == "tickets"]
-    assert len(tickets) == 2
+    tickets = ticket_schemas(runs[name])
     assert "zendesk_new_field" not in tickets[0]
-    assert "zendesk_new_field" in tickets[1]
+    assert "zendesk_new_field" in tickets[-1]
+
+
+def ticket_schemas(run: Run) -> list[dict[str, Any]]:
+    return [
+        m["schema"]["properties"]
+        for m in run.messages
+        if m["type"] == "SCHEMA" and m["stream"] == "tickets"
+    ]
+
+
+def test_a_new_key_inside_a_declared_object_is_announced_too(runs):
+    source = ticket_schemas(runs["nested"])[-1]["via"]["properties"]["source"]
+    assert "leg" in source["properties"]
+    sources = [(r["via"] or {}).get("source") or {} for r in runs["nested"].records()]
+    assert any(source.get("leg") == "a" for source in sources)
+
+
+def test_a_new_key_inside_a_declared_object_is_a_flattened_column(runs):
+    assert "via__source__leg" in ticket_schemas(runs["flat"])[-1]
+    assert any(r.get("via__source__leg") == "a" for r in runs["flat"].records())
 
 
 def test_a_new_fields_values_reach_the_records(runs):

@@ -72,8 +72,9 @@ def test_an_output_failure_exits_non_zero_without_a_traceback(ended, name):
     assert "Exception ignored" not in run.stderr
 
 
-def stop_mid_record(config: Path, delay: float) -> tuple[bytes, int]:
-    """SIGTERM while a slow reader holds the pipe full; everything written, and the exit."""
+def stop_mid_record(config: Path, after_bytes: int) -> tuple[bytes, int]:
+    """SIGTERM once a slow reader (the pipe kept full) has read this much; all it got, and
+    the exit code. Bytes, not seconds: a loaded machine starts the tap late."""
     process = subprocess.Popen(
         [*TAP.split(), "--config", str(config)],
         stdout=subprocess.PIPE,
@@ -81,16 +82,22 @@ def stop_mid_record(config: Path, delay: float) -> tuple[bytes, int]:
     )
     assert process.stdout is not None
     chunks: list[bytes] = []
+    enough = threading.Event()
 
     def read_slowly() -> None:
         assert process.stdout is not None
+        read = 0
         while chunk := os.read(process.stdout.fileno(), 4096):
             chunks.append(chunk)
+            read += len(chunk)
+            if read >= after_bytes:
+                enough.set()
             time.sleep(0.002)
+        enough.set()
 
     reader = threading.Thread(target=read_slowly)
     reader.start()
-    time.sleep(delay)
+    enough.wait(timeout=60)
     process.send_signal(signal.SIGTERM)
     code = process.wait(timeout=60)
     reader.join(timeout=60)
@@ -98,13 +105,13 @@ def stop_mid_record(config: Path, delay: float) -> tuple[bytes, int]:
     return b"".join(chunks), code
 
 
-@pytest.mark.parametrize("delay", [1.5, 1.9, 2.3, 2.7])
-def test_a_state_written_on_sigterm_starts_on_a_line_of_its_own(tmp_path, delay):
+@pytest.mark.parametrize("after_bytes", [500_000, 1_100_000, 1_700_000, 2_300_000])
+def test_a_state_written_on_sigterm_starts_on_a_line_of_its_own(tmp_path, after_bytes):
     faults = Faults(large_descriptions=300_000)
     with ZendeskSandbox(tickets=400, seed=4, faults=faults) as big:
         config = tmp_path / "config.json"
         config.write_text(json.dumps(config_for(big, per_page=20)))
-        output, code = stop_mid_record(config, delay)
+        output, code = stop_mid_record(config, after_bytes)
     lines = output.decode().split("\n")
     assert lines[-1] == "", "the output ends inside a line"
     messages = [json.loads(line) for line in lines[:-1]]  # every line is whole JSON

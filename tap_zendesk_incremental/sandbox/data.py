@@ -324,6 +324,13 @@ HOSTILE_TICKET_VALUES: tuple[tuple[str, Any], ...] = (
     ("brand_id", 3.0),
     ("satisfaction_probability", _BIG_MARK),
     ("zendesk_new_field", "a field Zendesk added after this tap was released"),
+    (
+        "via",
+        {
+            "channel": "voice",
+            "source": {"from": {"formatted_phone": "+1 555"}, "to": {}, "rel": None, "leg": "a"},
+        },
+    ),
 )
 HOSTILE_SIDELOAD_VALUES: tuple[tuple[str, Any], ...] = (
     ("name", f"Ana {LONE_SURROGATE}"),
