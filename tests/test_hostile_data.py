@@ -16,10 +16,10 @@ from typing import TYPE_CHECKING, Any
 import jsonschema
 import pytest
 from helpers import Run, config_for, run_cli
+from test_sideloads import catalog
 
 from tap_zendesk_incremental.sandbox import Faults, ZendeskSandbox
 from tap_zendesk_incremental.sandbox.data import BIG_NUMBER, HOSTILE_EVERY, HOSTILE_TICKET_VALUES
-from tap_zendesk_incremental.tap import TapZendeskIncremental
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -30,12 +30,7 @@ FLATTENING = {"flattening_enabled": True, "flattening_max_depth": 10}
 
 
 def select_all(config: dict[str, Any]) -> dict[str, Any]:
-    catalog = TapZendeskIncremental(config=config).catalog_dict
-    for stream in catalog["streams"]:
-        for entry in stream["metadata"]:
-            if entry["breadcrumb"] == []:
-                entry["metadata"]["selected"] = True
-    return catalog
+    return catalog(config, *STREAMS)
 
 
 @pytest.fixture(scope="module")

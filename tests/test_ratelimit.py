@@ -98,11 +98,19 @@ def test_pacer_narrows_rounded_resets_within_a_window():
     assert clock.now == pytest.approx(1002.0)
 
 
-def test_pacer_caps_requests_per_minute_without_headers():
+ACCOUNT_WIDE = {"ratelimit-limit": "700", "ratelimit-remaining": "698", "ratelimit-reset": "12"}
+
+
+@pytest.mark.parametrize(
+    "headers", [{}, ACCOUNT_WIDE], ids=["no-headers", "only-account-wide-headers"]
+)
+def test_pacer_caps_requests_per_minute_until_the_export_budget_header_is_seen(headers):
+    # An account-wide budget (hundreds a minute) says nothing of the export's 10 a minute.
     clock = FakeClock()
     pacer = Pacer(3, clock=clock, sleep=clock.sleep)
     for _ in range(3):
         pacer.before_request()
+        pacer.after_response(headers)
         clock.now += 1
     pacer.before_request()
     assert clock.slept == [pytest.approx(57.0)]
@@ -115,20 +123,6 @@ def test_pacer_trusts_headers_over_the_setting():
         pacer.before_request()
         pacer.after_response(zendesk(20, 60))
     assert clock.slept == []
-
-
-ACCOUNT_WIDE = {"ratelimit-limit": "700", "ratelimit-remaining": "698", "ratelimit-reset": "12"}
-
-
-def test_pacer_keeps_the_per_minute_cap_when_only_account_wide_headers_come():
-    clock = FakeClock()
-    pacer = Pacer(3, clock=clock, sleep=clock.sleep)
-    for _ in range(3):
-        pacer.before_request()
-        pacer.after_response(ACCOUNT_WIDE)
-        clock.now += 1
-    pacer.before_request()
-    assert clock.slept == [pytest.approx(57.0)]
 
 
 def test_pacer_drops_the_cap_once_the_export_budget_header_is_seen():
