@@ -43,9 +43,10 @@ class SingerOutput(MsgSpecWriter):
 
     Whatever a crash loses from the buffer is records *and* the STATE after them, so the last
     STATE a target saw never covers a record it did not get. A message is written whole: a
-    stop requested while one is being written (`defer`) runs right after it, so the STATE it
-    writes starts on a line of its own. Output failures become one `OutputError`, after
-    which the output is dropped (stdout goes to /dev/null, so exiting raises nothing more).
+    stop requested while one is being written (`defer`) runs before the next message, so the
+    STATE it writes starts on a line of its own and covers the record just written. Output
+    failures become one `OutputError`, after which the output is dropped (stdout goes to
+    /dev/null, so exiting raises nothing more).
     """
 
     def __init__(self) -> None:
@@ -56,6 +57,12 @@ class SingerOutput(MsgSpecWriter):
 
     @override
     def write_message(self, message: Any) -> None:
+        if self.deferred is not None:
+            # A stop came while the last message was being written. Run it now, not right
+            # after that write: the SDK has since moved the bookmark past that record, so the
+            # STATE the stop writes covers it.
+            deferred, self.deferred = self.deferred, None
+            deferred()
         if self.failed:
             return
         data = self.format_message(message)
@@ -75,12 +82,9 @@ class SingerOutput(MsgSpecWriter):
             self._fail(f"writing the tap's output failed: {error.strerror or error}")
         finally:
             self.writing = False
-        if self.deferred is not None:
-            deferred, self.deferred = self.deferred, None
-            deferred()
 
     def defer(self, action: Callable[[], None]) -> None:
-        """Run `action` once the message being written is whole."""
+        """Run `action` before the next message (the one being written goes out whole)."""
         self.deferred = action
 
     def _fail(self, reason: str) -> NoReturn:

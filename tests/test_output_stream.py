@@ -118,3 +118,18 @@ def test_a_state_written_on_sigterm_starts_on_a_line_of_its_own(tmp_path, after_
     assert code == 128 + signal.SIGTERM
     assert messages[-1]["type"] == "STATE"
     assert len([m for m in messages if m["type"] == "RECORD"]) < 400, "stopped too late"
+
+
+@pytest.mark.parametrize("after_bytes", [500_000, 1_100_000, 1_700_000, 2_300_000])
+def test_the_state_written_on_sigterm_covers_the_last_record_written(tmp_path, after_bytes):
+    # Else the next run exports that record again: a duplicate.
+    faults = Faults(large_descriptions=300_000)
+    with ZendeskSandbox(tickets=400, seed=4, faults=faults) as big:
+        config = tmp_path / "config.json"
+        config.write_text(json.dumps(config_for(big, per_page=20)))
+        output, _ = stop_mid_record(config, after_bytes)
+    messages = [json.loads(line) for line in output.decode().split("\n") if line]
+    last_record = next(m["record"] for m in reversed(messages) if m["type"] == "RECORD")
+    bookmark = messages[-1]["value"]["bookmarks"]["tickets"]
+    assert bookmark["replication_key_value"] == last_record["end_time"]
+    assert last_record["id"] in bookmark["written_ids"]["ids"]
