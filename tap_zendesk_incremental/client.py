@@ -274,7 +274,8 @@ class ZendeskStream(RESTStream[Any]):
         else decoded as any JSON (responses.py) and checked record by record."""
         decoder = self._page_decoder
         if decoder is None or decoder.schema is not self.schema:  # new: a field was announced
-            decoder = self._page_decoder = PageDecoder(self.schema)
+            added = (self.replication_key,) if self.replication_key else ()
+            decoder = self._page_decoder = PageDecoder(self.schema, added)
         page = decoder.decode(response.content)
         if page is not None and isinstance(page.get("tickets"), list):
             self.fitting_page = page

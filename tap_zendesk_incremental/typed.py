@@ -45,13 +45,15 @@ _DECODE_ERRORS = (msgspec.ValidationError, msgspec.DecodeError)
 class PageDecoder:
     """Decodes export pages whose tickets fit `ticket_schema`; None for any other page."""
 
-    def __init__(self, ticket_schema: dict[str, Any]) -> None:
+    def __init__(self, ticket_schema: dict[str, Any], added: tuple[str, ...] = ()) -> None:
+        """`added`: required properties the tap adds itself (Zendesk does not send them)."""
         self.schema = ticket_schema
+        self.added = added
         names = iter(range(1_000_000))
         others = [(key, msgspec.Raw, msgspec.UNSET) for key in (*PAGE_KEYS, *SIDELOAD_KEYS)]
         page = msgspec.defstruct(
             "Page",
-            [("tickets", list[_checked(ticket_schema, names)]), *others],
+            [("tickets", list[_checked(ticket_schema, names, added)]), *others],
             forbid_unknown_fields=True,
             kw_only=True,
         )
@@ -67,7 +69,7 @@ class PageDecoder:
         return self._plain.decode(body)
 
 
-def _checked(schema: dict[str, Any], names: Any) -> Any:
+def _checked(schema: dict[str, Any], names: Any, added: tuple[str, ...] = ()) -> Any:
     """The msgspec type that accepts exactly what the schema allows, unknown keys refused."""
     if "type" not in schema:
         return Any
@@ -79,8 +81,11 @@ def _checked(schema: dict[str, Any], names: Any) -> Any:
             items = schema.get("items")
             parts.append(list[_checked(items, names)] if items is not None else list)
         elif name == "object" and schema.get("properties"):
+            required = set(schema.get("required", ())) - set(added)
             fields = [
-                (key, _checked(prop, names), msgspec.UNSET)
+                (key, _checked(prop, names))
+                if key in required
+                else (key, _checked(prop, names), msgspec.UNSET)
                 for key, prop in schema["properties"].items()
             ]
             parts.append(

@@ -10,7 +10,7 @@ from tap_zendesk_incremental.schemas import TICKET
 from tap_zendesk_incremental.typed import PageDecoder
 
 TICKETS = generate_tickets(30, seed=2)
-DECODER = PageDecoder(TICKET)
+DECODER = PageDecoder(TICKET, added=("end_time",))
 
 
 def page(*tickets: dict, **keys: object) -> bytes:
@@ -73,6 +73,17 @@ def test_a_value_of_another_type_sends_the_page_to_the_record_by_record_path(pat
 def test_a_key_the_schema_lacks_at_any_depth_sends_the_page_to_that_path(path):
     # The values decoder would drop it silently: the record-by-record path keeps it.
     assert DECODER.decode(page(with_value(path, 1))) is None
+
+
+def test_a_ticket_without_its_required_id_sends_the_page_to_that_path():
+    ticket = dict(TICKETS[0])
+    del ticket["id"]
+    assert DECODER.decode(page(ticket)) is None
+
+
+def test_a_required_field_the_tap_adds_itself_is_not_expected_from_zendesk():
+    assert "end_time" in TICKET["required"]
+    assert DECODER.decode(page(TICKETS[0])) is not None
 
 
 def test_an_open_object_takes_any_keys():
