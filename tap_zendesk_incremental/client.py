@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import random
 import re
+import socket
+import threading
 import time
+from collections import Counter
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
@@ -13,8 +17,10 @@ from urllib.parse import urlsplit
 import backoff
 import requests
 import singer_sdk.singerlib as singer
+import urllib3
 from singer_sdk.authenticators import BasicAuthenticator, BearerTokenAuthenticator
-from singer_sdk.exceptions import RetriableAPIError
+from singer_sdk.exceptions import FatalAPIError, RetriableAPIError
+from singer_sdk.helpers._catalog import pop_deselected_record_properties
 from singer_sdk.helpers._util import utc_now
 from singer_sdk.helpers.conform import TypeConformanceLevel
 from singer_sdk.streams import RESTStream
@@ -22,13 +28,24 @@ from typing_extensions import override
 from urllib3.exceptions import NameResolutionError, NewConnectionError
 
 from tap_zendesk_incremental import responses
+from tap_zendesk_incremental.conform import (
+    OUTCOMES,
+    SET_ASIDE,
+    Conformer,
+    Mismatches,
+    NewField,
+    new_fields,
+    with_new_fields,
+)
 from tap_zendesk_incremental.ratelimit import MAX_RESET_WAIT, Pacer, retry_after
+from tap_zendesk_incremental.typed import PageDecoder
 
 if TYPE_CHECKING:
     from collections.abc import Generator
 
     from backoff.types import Details
     from requests.auth import AuthBase
+    from singer_sdk.helpers.types import Context
 
 # What a retry can cure: the SDK's own list of transient failures.
 TRANSIENT_ERRORS = (
@@ -42,25 +59,72 @@ TRANSIENT_ERRORS = (
 MAX_BACKOFF_SECONDS = 60.0
 
 
+MAX_REDIRECTS = 5  # Zendesk redirects at most once (http -> https); more is a loop
+MIN_RETRY_AFTER = 1.0  # a Retry-After below this (0, negative) gets the usual backoff
+MAX_RETRY_AFTER = 600.0  # and one above this is capped: no budget window is that long
+
+
+class BodyTimeout(requests.exceptions.ReadTimeout):
+    """The body did not arrive in full within `request_timeout` (a trickle or a stall)."""
+
+
 class PacedSession(requests.Session):
     """A session that holds every request, retries included, until the budget allows it."""
 
     def __init__(self, pacer: Pacer) -> None:
         super().__init__()
         self.pacer = pacer
+        self.max_redirects = MAX_REDIRECTS
 
     @override
     def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:
         self.pacer.before_request()
         stream = kwargs.pop("stream", False)
-        response = super().send(request, stream=True, **kwargs)
+        started = time.monotonic()
+        try:
+            response = super().send(request, stream=True, **kwargs)
+        except requests.exceptions.TooManyRedirects as error:
+            raise FatalAPIError(describe_error(error)) from None
         self.pacer.after_response(response.headers)
         if not stream:
-            # Read a 2 MB export page in one go: `Response.content` reads it in 10 KB steps,
-            # which cost more than decoding it. iter_content maps cut bodies, resets and
-            # timeouts to the requests errors that are retried.
-            response._content = b"".join(response.iter_content(chunk_size=None))
+            timeout = kwargs.get("timeout")
+            limit = float(timeout) if isinstance(timeout, (int, float)) else None
+            response._content = read_body(response, started, limit)
         return response
+
+
+def read_body(response: requests.Response, started: float, timeout: float | None) -> bytes:
+    """The whole body, within `timeout` seconds of the request's start (a trickle included).
+
+    Read in one go: `Response.content` reads a 2 MB page in 10 KB steps, which cost more than
+    decoding it. iter_content maps cut bodies and resets to the requests errors that are
+    retried. Each socket read is bounded by the timeout; the whole body by a watchdog that
+    shuts the connection at the deadline (a body trickling in never ends a read).
+    """
+    if timeout is None:
+        return b"".join(response.iter_content(chunk_size=None))
+    cut = threading.Event()
+    remaining = max(0.0, timeout - (time.monotonic() - started))
+    watchdog = threading.Timer(remaining, _cut_connection, (response, cut))
+    watchdog.daemon = True
+    watchdog.start()
+    try:
+        return b"".join(response.iter_content(chunk_size=None))
+    except requests.exceptions.RequestException as error:
+        cause = error.args[0] if error.args else None
+        if cut.is_set() or isinstance(cause, urllib3.exceptions.ReadTimeoutError):
+            raise BodyTimeout(request=response.request, response=response) from None
+        raise
+    finally:
+        watchdog.cancel()
+
+
+def _cut_connection(response: requests.Response, cut: threading.Event) -> None:
+    cut.set()
+    sock = getattr(getattr(response.raw, "connection", None), "sock", None)
+    if sock is not None:
+        with contextlib.suppress(OSError):  # closed meanwhile: the read is over anyway
+            sock.shutdown(socket.SHUT_RDWR)
 
 
 class ZendeskStream(RESTStream[Any]):
@@ -85,8 +149,12 @@ class ZendeskStream(RESTStream[Any]):
         self.retries = 0
         self.rate_limited = 0
         self.declared = frozenset(self.schema["properties"])
-        self.undeclared: set[str] = set()
         self.unreachable_since: float | None = None
+        self.conformer = Conformer(self.schema)
+        self._page_decoder: PageDecoder | None = None
+        self.fitting_page: dict[str, Any] | None = None  # the last page typed.py accepted
+        self.mismatches = Mismatches()
+        self.reported: Counter[str] = Counter()  # the counts the last WARNING gave
 
     @property
     @override
@@ -170,12 +238,16 @@ class ZendeskStream(RESTStream[Any]):
     def known_host_wait(self, error: BaseException, attempt: int) -> float:
         """The wait before retrying a request to an address that has answered in this run."""
         response = getattr(error, "response", None)
+        backoff = self.backoff_seconds(attempt)
         if response is not None and response.status_code in (429, 503):
-            if (seconds := retry_after(response.headers)) is not None:
-                return seconds
+            seconds = retry_after(response.headers)
+            if seconds is not None and seconds >= MIN_RETRY_AFTER:
+                return min(seconds, MAX_RETRY_AFTER)
+            if seconds is not None:  # 0 or negative: a server in a hurry would hammer itself
+                return max(backoff, MIN_RETRY_AFTER)
             if response.status_code == 429:
                 return self.pacer.delay() or MAX_RESET_WAIT
-        return self.backoff_seconds(attempt)
+        return backoff
 
     def backoff_seconds(self, attempt: int) -> float:
         """Exponential backoff with jitter: 0.5-1 s, 1-2 s, 2-4 s ... up to a minute."""
@@ -212,62 +284,159 @@ class ZendeskStream(RESTStream[Any]):
     def _generate_record_messages(self, record: dict[str, Any]) -> Generator[Any, None, None]:
         # The SDK's own, less its pruning pass when there is nothing to prune: that pass walks
         # every nested key of every record and took a quarter of the tap's time. Type
-        # conformance is NONE (see TYPE_CONFORMANCE_LEVEL), so skipping it changes nothing.
+        # conformance is NONE (see TYPE_CONFORMANCE_LEVEL): keep_declared_fields did it.
         if not self.prunes_nothing:
-            yield from super()._generate_record_messages(record)
-            return
+            pop_deselected_record_properties(record, self.schema, self.mask)
         for stream_map in self.stream_maps:
-            if (mapped := stream_map.transform(record)) is not None:
-                yield singer.RecordMessage(
-                    stream=stream_map.stream_alias,
-                    record=mapped,
-                    version=self._stream_version,
-                    time_extracted=utc_now(),
-                )
+            if (mapped := stream_map.transform(record)) is None:
+                continue
+            if stream_map.flattening_enabled:
+                drop_unflattened_nulls(mapped, stream_map.transformed_schema)
+            yield singer.RecordMessage(
+                stream=stream_map.stream_alias,
+                record=mapped,
+                version=self._stream_version,
+                time_extracted=utc_now(),
+            )
+
+    def decode_page(self, response: requests.Response) -> dict[str, Any]:
+        """A 2xx export page: checked in C when every ticket fits the schema (typed.py),
+        else decoded as any JSON (responses.py) and checked record by record."""
+        decoder = self._page_decoder
+        if decoder is None or decoder.schema is not self.schema:  # new: a field was announced
+            added = (self.replication_key,) if self.replication_key else ()
+            decoder = self._page_decoder = PageDecoder(self.schema, added)
+        page = decoder.decode(response.content)
+        if page is not None and isinstance(page.get("tickets"), list):
+            self.fitting_page = page
+            return page
+        return responses.decode_page(response)
 
     def keep_declared_fields(self, record: dict[str, Any]) -> None:
-        """Drop top-level fields the schema does not declare, naming new ones once.
+        """Make the record fit the SCHEMA this stream sent (see conform.py and the README).
 
-        A field Zendesk adds tomorrow must not crash the tap, nor reach a strict target that
-        validates records against the SCHEMA it was sent.
+        A top-level field the schema does not declare is announced in a new SCHEMA before the
+        first record that carries a value of it (a field Zendesk adds tomorrow is a column
+        tomorrow, not a loss). Values of a type the schema does not allow are converted or
+        set aside, counted in the stream's one WARNING. Nothing to do for a ticket of a page
+        that typed.py accepted (the usual case).
         """
-        if self.declared.issuperset(record):  # the usual case, without building a set
+        if self.fitting_page is not None and getattr(self, "page", None) is self.fitting_page:
             return
-        names = record.keys() - self.declared
-        for name in names:
-            del record[name]
-        if names - self.undeclared:
-            self.undeclared |= names
-            self.log(
-                "Zendesk sent %s fields this tap's schema does not declare, left out: %s",
-                self.name,
-                ", ".join(sorted(self.undeclared)),
-                level=logging.WARNING,
-            )
+        if not self.declared.issuperset(record):
+            for name in [name for name in record.keys() - self.declared if record[name] is None]:
+                del record[name]  # null so far: absent says the same
+        if new := new_fields(record, self.schema):
+            self._announce(new)
+        if not self.conformer.fits(record):
+            label = f"{self.name.removesuffix('s')} {record.get('id')}"
+            self.conformer.repair(record, label, self.mismatches)
+
+    def _announce(self, new: dict[str, NewField]) -> None:
+        """Declare new fields, rebuild what depends on the schema, send the new SCHEMA."""
+        # The stream classes declare `schema` as a class attribute: this instance's shadows it.
+        self.schema = schema = with_new_fields(self.schema, new)
+        if self._input_schema is not None:  # the catalog's copy, when one was given
+            with contextlib.suppress(KeyError, TypeError):  # a catalog shaped otherwise
+                self._input_schema = with_new_fields(self._input_schema, new)
+        self.declared = frozenset(schema["properties"])
+        self.conformer = Conformer(schema)
+        # The stream maps (flattening, aliases) are built from the schema: build them anew.
+        self._tap.mapper.register_raw_stream_schema(self.name, schema, self.primary_keys)
+        self._stream_maps = self._tap.mapper.stream_maps[self.name]
+        for message in self._generate_schema_messages():
+            self._tap.write_message(message)
+        self.log(
+            "Zendesk sent %s fields this tap's schema does not declare: %s; announced in a new "
+            "SCHEMA before the first record that carries them (a newer tap version may "
+            "declare them with a stricter type)",
+            self.name,
+            ", ".join(f"{name} ({new[name][2]['type'][1]})" for name in sorted(new)),
+            level=logging.WARNING,
+        )
+
+    @override
+    def sync(self, context: Context | None = None) -> None:
+        try:
+            super().sync(context)
+        finally:
+            self.report_mismatches()
+
+    def report_mismatches(self) -> None:
+        """One WARNING counting the values repaired since the last one, if any."""
+        new = self.mismatches.counts - self.reported
+        if not new:
+            return
+        self.reported = self.mismatches.counts.copy()
+        outcomes = ", ".join(f"{new[outcome]} {outcome}" for outcome in OUTCOMES if new[outcome])
+        self.log(
+            "%d values in %s had a type the schema does not allow (%s; set aside = kept as JSON "
+            "text under `%s`, the field null); first ones: %s",
+            new.total(),
+            self.name,
+            outcomes,
+            SET_ASIDE,
+            ", ".join(self.mismatches.examples),
+            level=logging.WARNING,
+        )
+
+
+def drop_unflattened_nulls(record: dict[str, Any], schema: dict[str, Any]) -> None:
+    """Remove a null object's own key, which the flattened SCHEMA does not declare.
+
+    The SDK flattens `{"satisfaction_rating": {"score": ...}}` into `satisfaction_rating__score`
+    but keeps `"satisfaction_rating": null` as it is: a strict target (target-csv) stops on a
+    key its SCHEMA lacks. Absent says the same as null for each flattened column.
+    """
+    properties = schema["properties"]
+    for key in [key for key, value in record.items() if value is None and key not in properties]:
+        del record[key]
+
+
+# What each transient failure is, for a person: (exception, message); the first match wins.
+_DESCRIPTIONS: tuple[tuple[type[BaseException], str], ...] = (
+    (BodyTimeout, "no answer from Zendesk{where} within `request_timeout` while reading the body"),
+    (requests.exceptions.Timeout, "no answer from Zendesk{where} within `request_timeout`"),
+    (
+        requests.exceptions.TooManyRedirects,
+        "Zendesk{where} redirected more than {max_redirects} times, last to {location} (a "
+        "redirect loop): check `api_url` (or `subdomain`) and any proxy in between",
+    ),
+    (
+        requests.exceptions.SSLError,
+        "the TLS certificate{where} could not be verified (a proxy that re-signs HTTPS needs "
+        "its CA in REQUESTS_CA_BUNDLE)",
+    ),
+    (
+        (requests.exceptions.ConnectionError, ConnectionResetError),  # type: ignore[arg-type]
+        "the connection to Zendesk{where} failed or was reset (check `subdomain` or "
+        "`api_url`, and the network)",
+    ),
+    (
+        requests.exceptions.RequestException,
+        "the response from Zendesk{where} was cut short ({kind})",
+    ),
+)
 
 
 def describe_error(error: BaseException | None) -> str:
     """One line for a transient failure: what failed and where, never a header or a query."""
     if isinstance(error, RetriableAPIError):
         return str(error)
-    where = _host(error)
-    if isinstance(error, requests.exceptions.Timeout):
-        return f"no answer from Zendesk{where} within `request_timeout`"
-    if isinstance(error, requests.exceptions.SSLError):
+    if cannot_connect(error):
         return (
-            f"the TLS certificate{where} could not be verified (a proxy that re-signs HTTPS "
-            "needs its CA in REQUESTS_CA_BUNDLE)"
+            f"cannot connect to Zendesk{_host(error)} ({_connect_failure(error)}): check "
+            "`subdomain` or `api_url`, and the network"
         )
-    if isinstance(error, (requests.exceptions.ConnectionError, ConnectionResetError)):
-        return (
-            f"cannot connect to Zendesk{where} ({_connect_failure(error)}): check `subdomain` "
-            "or `api_url`, and the network"
-            if cannot_connect(error)
-            else f"the connection to Zendesk{where} failed or was reset (check `subdomain` or "
-            "`api_url`, and the network)"
-        )
-    if isinstance(error, requests.exceptions.RequestException):
-        return f"the response from Zendesk{where} was cut short ({type(error).__name__})"
+    for kind, text in _DESCRIPTIONS:
+        if isinstance(error, kind):
+            location = _location(error) if "{location}" in text else ""
+            return text.format(
+                where=_host(error),
+                location=location,
+                kind=type(error).__name__,
+                max_redirects=MAX_REDIRECTS,
+            )
     return repr(error)
 
 
@@ -284,6 +453,15 @@ def _connect_failure(error: BaseException) -> str:
         return "unknown host"
     found = re.search(r"\[Errno -?\d+\] ([^'\"]+)", str(reason))
     return found.group(1).strip().lower() if found else "connection refused"
+
+
+def _location(error: BaseException) -> str:
+    """Host and path (never the query) a redirect pointed to."""
+    response = getattr(error, "response", None)
+    target = urlsplit(response.headers.get("Location", "")) if response is not None else None
+    if target is None:
+        return "an unknown address"
+    return f"{target.hostname or _host(error).removeprefix(' at ')}{target.path}"
 
 
 def _host(error: BaseException | None) -> str:

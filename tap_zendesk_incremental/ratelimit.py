@@ -19,6 +19,9 @@ if TYPE_CHECKING:
 WINDOW_SECONDS = 60.0  # Zendesk's incremental budget is per minute.
 MAX_RESET_WAIT = 60.0  # A window never lasts longer; bounds a bogus `resets`.
 ANNOUNCE_SECONDS = 5.0  # a wait this long is announced first: a silent minute looks like a hang
+# The header that describes the incremental-export budget itself. The others (`ratelimit-*`,
+# `X-Rate-Limit`, other `Zendesk-RateLimit-*` families) are account-wide: far larger budgets.
+EXPORT_BUDGET_HEADER = "zendesk-ratelimit-incremental"
 
 
 @dataclass(frozen=True)
@@ -90,7 +93,9 @@ class Pacer:
     With headers: when a response says nothing remains, wait for the window to reset. The
     server rounds `resets` up to whole seconds, so every response of the current window
     narrows the moment of the reset to an interval; waiting for its upper end is both safe and
-    close to the ideal pace. Without headers: at most `max_per_minute` requests in any 60 s.
+    close to the ideal pace. Until a response has carried the incremental-export budget
+    header: also at most `max_per_minute` requests in any 60 s (an account-wide header alone
+    says nothing of the export's 10 a minute).
     """
 
     def __init__(
@@ -108,17 +113,18 @@ class Pacer:
         self.reset_at: float | None = None  # earliest moment known to be after the reset
         self.waited = 0.0
         self.responses = 0  # responses received in this run, whatever their status
+        self.export_budget_seen = False
 
     def delay(self) -> float:
         """Seconds to hold the next request."""
         now = self.clock()
-        if self.limit is not None:
-            if self.limit.remaining > 0 or self.reset_at is None:
-                return 0.0
-            return max(0.0, self.reset_at - now)
-        if len(self.sent) == self.sent.maxlen:
-            return max(0.0, self.sent[0] + WINDOW_SECONDS - now)
-        return 0.0
+        wait = 0.0
+        limit = self.limit
+        if limit is not None and limit.remaining <= 0 and self.reset_at is not None:
+            wait = self.reset_at - now
+        if not self.export_budget_seen and len(self.sent) == self.sent.maxlen:
+            wait = max(wait, self.sent[0] + WINDOW_SECONDS - now)
+        return max(0.0, wait)
 
     def before_request(self) -> None:
         """Wait for the budget, then count the request."""
@@ -150,6 +156,10 @@ class Pacer:
         limit = RateLimit.from_headers(headers)
         if limit is None:
             return
+        if not self.export_budget_seen:
+            self.export_budget_seen = any(
+                name.lower().startswith(EXPORT_BUDGET_HEADER) for name in headers
+            )
         now = self.clock()
         upper = now + min(limit.resets, MAX_RESET_WAIT)
         new_window = (

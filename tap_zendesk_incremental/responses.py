@@ -2,11 +2,18 @@
 
 Every function here is pure: it reads a `requests.Response` and returns a decoded page, says the
 export has caught up, or raises the SDK's retriable or fatal error with a one-line message that
-names the problem and the fix. Messages never include request headers (credentials live there).
+names the problem and the fix. Messages never include request headers (credentials live there),
+and server text is scrubbed of the request's credentials before it is quoted (`scrub`).
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
+import json
+import logging
+import math
+import re
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
@@ -23,18 +30,97 @@ TOO_RECENT_STATUSES = (HTTPStatus.BAD_REQUEST, HTTPStatus.UNPROCESSABLE_ENTITY)
 RETRY_STATUSES = (HTTPStatus.TOO_MANY_REQUESTS,)
 _DECODER = msgspec.json.Decoder()
 _SNIPPET = 160
+_LOG = logging.getLogger("tap-zendesk-incremental.tickets")
+REPLACEMENT = "\ufffd"  # what a lone UTF-16 surrogate becomes: UTF-8 cannot carry it
+_SURROGATE = re.compile("[\ud800-\udfff]")
+_NAMED = 5  # ticket fields named in the WARNING about values written in another form
+MASK = "***"
+MIN_SECRET = 4  # shorter strings are not masked: they would mask ordinary words
+_AUTH_VALUE = re.compile(r"(?i)\b(basic|bearer)\s+[A-Za-z0-9+/=._~-]{6,}")
+
+
+class BigNumber(str):
+    """A JSON number beyond the double range, kept as its digits (a string) instead of inf."""
+
+    __slots__ = ()
 
 
 def decode_page(response: requests.Response) -> dict[str, Any]:
-    """The JSON object of a 2xx export page; anything else is retriable (proxies, cut bodies)."""
+    """The JSON object of a 2xx export page; anything else is retriable (proxies, cut bodies).
+
+    msgspec decodes nearly every page. It refuses two things RFC 8259 allows, a lone UTF-16
+    surrogate escape and a number beyond the double range: such a page is decoded again by
+    the standard library, and those values are written as documented (see `decode_any`).
+    """
     try:
         page = _DECODER.decode(response.content)
     except msgspec.DecodeError:
-        page = None
+        page = decode_any(response)
     if not isinstance(page, dict) or not isinstance(page.get("tickets"), list):
-        msg = f"Zendesk answered {response.status_code} with {_body_kind(response)}"
+        msg = f"Zendesk answered {response.status_code} with {_body_kind(response, page)}"
         raise RetriableAPIError(_locate(msg, response), response)
     return page
+
+
+def decode_any(response: requests.Response) -> Any:
+    """Any RFC 8259 JSON text, or None when the body is not JSON.
+
+    A lone surrogate becomes U+FFFD; a number beyond the double range becomes a `BigNumber`
+    string holding its digits; bytes that are not UTF-8 become U+FFFD. One WARNING names the
+    tickets and fields that changed form.
+    """
+    text = response.content.decode("utf-8", errors="replace")
+    try:
+        document = json.loads(text, parse_float=_finite_or_digits, parse_constant=_not_json)
+    except ValueError:  # json.JSONDecodeError, and NaN/Infinity, which JSON does not have
+        return None
+    changed: list[str] = []
+    if isinstance(document, dict):
+        for key, value in document.items():
+            if isinstance(value, list):  # tickets and the sideloads: name each object
+                kind = key.removesuffix("s")
+                for obj in value:
+                    label = f"{kind} {obj.get('id')}" if isinstance(obj, dict) else key
+                    _sanitize(obj, label, "", changed)
+            else:
+                _sanitize(value, key, "", changed)
+    if changed or REPLACEMENT in text:
+        _LOG.warning(
+            "Zendesk sent %d values that UTF-8 JSON cannot carry as they came (lone surrogates "
+            "written as U+FFFD, numbers beyond the double range as strings of their digits, "
+            "bytes that are not UTF-8 as U+FFFD)%s",
+            len(changed),
+            ": " + ", ".join(changed[:_NAMED]) + (" ..." if len(changed) > _NAMED else "")
+            if changed
+            else "",
+        )
+    return document
+
+
+def _finite_or_digits(digits: str) -> float | BigNumber:
+    value = float(digits)
+    return value if math.isfinite(value) else BigNumber(digits)
+
+
+def _not_json(constant: str) -> None:
+    raise ValueError(constant)
+
+
+def _sanitize(value: Any, label: str, path: str, changed: list[str]) -> Any:
+    """The value with lone surrogates replaced (in place); each changed field noted."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            value[key] = _sanitize(item, label, f"{path}.{key}" if path else key, changed)
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            value[index] = _sanitize(item, label, f"{path}[{index}]", changed)
+    elif isinstance(value, BigNumber):
+        changed.append(f"{label} {path}".strip())
+        return str(value)  # a plain str: the writer encodes no subclass
+    elif isinstance(value, str) and not value.isascii() and _SURROGATE.search(value):
+        changed.append(f"{label} {path}".strip())
+        return _SURROGATE.sub(REPLACEMENT, value)
+    return value
 
 
 def is_too_recent(response: requests.Response) -> bool:
@@ -91,12 +177,39 @@ def _summary(response: requests.Response) -> str:
         name, description = error.get("error"), error.get("description")
         if isinstance(name, dict):  # some endpoints nest {"title", "message"}
             name, description = name.get("title"), name.get("message", description)
-        text = ": ".join(str(part) for part in (name, description) if part)
+        text = scrub(": ".join(str(part) for part in (name, description) if part), response)
         return f"{response.reason} ({_clip(text)})" if text else str(response.reason)
     if _is_html(response):
         return f"{response.reason} with an HTML page (from a proxy or load balancer, not Zendesk)"
-    text = " ".join(response.text.split())
+    text = scrub(" ".join(response.text.split()), response)
     return f"{response.reason} ({_clip(text)})" if text else str(response.reason)
+
+
+def scrub(text: str, response: requests.Response) -> str:
+    """Server text without the credentials of the request it answers (proxies echo them).
+
+    The secrets are read from the request's own Authorization header: the whole value, the
+    Basic credential in base64 and decoded (`email/token:api_token`), the API token alone,
+    the Bearer token. Any other `Basic ...` or `Bearer ...` value is masked as well.
+    """
+    for secret in _secrets(response):
+        text = text.replace(secret, MASK)
+    return _AUTH_VALUE.sub(rf"\1 {MASK}", text)
+
+
+def _secrets(response: requests.Response) -> list[str]:
+    request = getattr(response, "request", None)
+    header = str(request.headers.get("Authorization", "")) if request is not None else ""
+    scheme, _, credential = header.partition(" ")
+    found = [header, credential.strip()]
+    if scheme.lower() == "basic":
+        try:
+            login = base64.b64decode(credential.strip(), validate=True).decode()
+        except (binascii.Error, UnicodeDecodeError):
+            login = ""
+        found += [login, login.partition(":")[2]]
+    # Longest first, so a secret inside another is masked with it.
+    return sorted({s for s in found if len(s) >= MIN_SECRET}, key=len, reverse=True)
 
 
 def _error_json(response: requests.Response) -> dict[str, Any] | None:
@@ -107,12 +220,22 @@ def _error_json(response: requests.Response) -> dict[str, Any] | None:
     return body if isinstance(body, dict) else None
 
 
-def _body_kind(response: requests.Response) -> str:
+def _body_kind(response: requests.Response, document: Any) -> str:
+    size = len(response.content)
+    if document is not None:
+        return f"JSON that is not an export page (no `tickets` list; {size} bytes)"
     if _is_html(response):
         return "an HTML page instead of JSON (a proxy, captive portal or maintenance page)"
-    if not response.content:
+    if not response.content.strip():
         return "an empty body instead of JSON"
-    return f"a body that is not a JSON export page ({len(response.content)} bytes, cut short?)"
+    try:
+        json.loads(response.content.decode("utf-8", errors="replace"))
+    except ValueError as error:
+        where = getattr(error, "pos", size)
+        if where >= len(response.content.decode("utf-8", errors="replace").rstrip()):
+            return f"a JSON body cut short ({size} bytes, ended mid-document)"
+        return f"a body that is not JSON ({size} bytes, malformed at character {where})"
+    return f"a body that is not JSON ({size} bytes)"
 
 
 def _is_html(response: requests.Response) -> bool:
@@ -124,6 +247,12 @@ def _locate(problem: str, response: requests.Response) -> str:
     """Append the path (never the query or headers) and Zendesk's request id."""
     url = urlsplit(response.url or "")
     where = f"{problem} for {url.hostname or ''}{url.path}"
+    if history := getattr(response, "history", None):
+        start = urlsplit(history[0].url or "")
+        where += (
+            f", after a redirect from {start.hostname}{start.path} to {url.hostname} (check "
+            "`api_url` or `subdomain`; credentials are not sent to another host)"
+        )
     request_id = response.headers.get("X-Zendesk-Request-Id")
     return f"{where} (request id {request_id})" if request_id else where
 

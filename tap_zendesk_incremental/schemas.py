@@ -4,6 +4,11 @@ from __future__ import annotations
 
 from singer_sdk import typing as th
 
+from tap_zendesk_incremental.conform import SET_ASIDE, SET_ASIDE_SCHEMA
+
+# Every stream's values that its types cannot hold, kept as JSON text (see conform.py).
+MISMATCHES = th.Property(SET_ASIDE, th.CustomType(SET_ASIDE_SCHEMA))
+
 # A custom field's value: text, number, checkbox, multi-select (array) or empty.
 FIELD_VALUE = th.CustomType(
     {
@@ -65,7 +70,8 @@ TICKET = th.PropertiesList(
         th.IntegerType,
         (
             "custom_status_id requester_id submitter_id assignee_id organization_id group_id "
-            "forum_topic_id problem_id ticket_form_id brand_id generated_timestamp"
+            "forum_topic_id problem_id ticket_form_id brand_id generated_timestamp "
+            "deleted_ticket_form_id"
         ),
     ),
     *_props(
@@ -83,6 +89,7 @@ TICKET = th.PropertiesList(
     th.Property("satisfaction_probability", th.NumberType),
     th.Property("via", VIA),
     th.Property("metric_set", OPEN_OBJECT),  # only with include=metric_sets
+    MISMATCHES,
 ).to_dict()
 
 # Sideloads (`include=`): the current state of the objects the exported tickets refer to.
@@ -108,12 +115,14 @@ USER = th.PropertiesList(
     th.Property("tags", th.ArrayType(th.StringType)),
     th.Property("photo", OPEN_OBJECT),
     th.Property("user_fields", OPEN_OBJECT),
+    MISMATCHES,
 ).to_dict()
 GROUP = th.PropertiesList(
     _ID,
     *_props(th.StringType, "url name description"),
     *_props(th.BooleanType, "default deleted is_public"),
     *_props(th.DateTimeType, "created_at updated_at"),
+    MISMATCHES,
 ).to_dict()
 ORGANIZATION = th.PropertiesList(
     _ID,
@@ -121,8 +130,9 @@ ORGANIZATION = th.PropertiesList(
     *_props(th.BooleanType, "shared_tickets shared_comments"),
     th.Property("group_id", th.IntegerType),
     *_props(th.ArrayType(th.StringType), "domain_names tags"),
-    *_props(th.DateTimeType, "created_at updated_at"),
+    *_props(th.DateTimeType, "created_at updated_at deleted_at"),
     th.Property("organization_fields", OPEN_OBJECT),
+    MISMATCHES,
 ).to_dict()
 MINUTES = th.ObjectType(
     th.Property("calendar", th.IntegerType), th.Property("business", th.IntegerType)
@@ -148,4 +158,5 @@ TICKET_METRIC_SET = th.PropertiesList(
             "requester_wait_time_in_minutes on_hold_time_in_minutes"
         ),
     ),
+    MISMATCHES,
 ).to_dict()

@@ -14,6 +14,7 @@ from typing_extensions import override
 
 from tap_zendesk_incremental import schemas
 from tap_zendesk_incremental.client import ZendeskStream
+from tap_zendesk_incremental.conform import LEFT_OUT
 from tap_zendesk_incremental.streams import TicketsStream
 
 if TYPE_CHECKING:
@@ -47,19 +48,24 @@ class SideloadStream(ZendeskStream):
     @override
     def get_records(self, context: Context | None) -> Iterable[dict[str, Any]]:
         for obj in self.objects(self.tickets.page):
-            if self.is_newer(obj):
+            # Conformed first: an id sent as "42" is the object 42, for is_newer too.
+            if isinstance(obj, dict):
                 self.keep_declared_fields(obj)
+            if not isinstance(obj, dict) or type(obj.get("id")) is not int:
+                # No key to write it under: named in the stream's WARNING, never silent.
+                self.mismatches.note(f"a {self.name} object without an integer id", LEFT_OUT)
+                continue
+            if self.is_newer(obj):
                 yield obj
 
-    def objects(self, page: dict[str, Any]) -> list[dict[str, Any]]:
+    def objects(self, page: dict[str, Any]) -> list[Any]:
         """This stream's objects in one export page."""
-        return page.get(self.include) or []
+        objects = page.get(self.include)
+        return objects if isinstance(objects, list) else []
 
     def is_newer(self, obj: dict[str, Any]) -> bool:
         """True, and remembered, unless this version (or a newer one) was written this run."""
-        object_id, updated_at = obj.get("id"), obj.get("updated_at") or ""
-        if object_id is None:
-            return False
+        object_id, updated_at = obj["id"], obj.get("updated_at") or ""
         seen = self.written.pop(object_id, None)
         if seen is not None and seen >= updated_at:
             self.written[object_id] = seen
@@ -121,6 +127,7 @@ class TicketMetricSetsStream(SideloadStream):
     @override
     def objects(self, page: dict[str, Any]) -> list[dict[str, Any]]:
         # Zendesk documents `metric_set` inside each ticket; a top-level array also occurs.
-        if metric_sets := page.get("metric_sets"):
+        if metric_sets := super().objects(page):
             return metric_sets
-        return [t["metric_set"] for t in page.get("tickets", ()) if t.get("metric_set")]
+        tickets = page["tickets"]
+        return [t["metric_set"] for t in tickets if isinstance(t, dict) and t.get("metric_set")]

@@ -133,7 +133,7 @@ class TicketsStream(ZendeskStream):
             super().validate_response(response)
             # Decoded here, once, so that a cut or non-JSON body is retried like a 5xx.
             too_recent = responses.is_too_recent(response)
-            page = None if too_recent else responses.decode_page(response)
+            page = None if too_recent else self.decode_page(response)
         except (FatalAPIError, RetriableAPIError) as error:
             if not self._requested.drain:
                 raise

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import gc
 import io
+import os
 import sys
 from functools import cached_property
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import TYPE_CHECKING, Any, BinaryIO, NoReturn
 
 import click
 import requests
@@ -35,24 +38,83 @@ from tap_zendesk_incremental.signals import DeferredSignals
 from tap_zendesk_incremental.streams import TicketsStream
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from types import FrameType
 
 GC_THRESHOLD = 100_000  # allocations between young-generation collections
 RESUME_HINT = "the next run resumes from the last STATE"
 
 
+class OutputError(Exception):
+    """The tap's output cannot be written: the run cannot go on."""
+
+
 class SingerOutput(MsgSpecWriter):
     """The SDK's msgspec encoder, flushed with each STATE instead of after every record.
 
     Whatever a crash loses from the buffer is records *and* the STATE after them, so the last
-    STATE a target saw never covers a record it did not get.
+    STATE a target saw never covers a record it did not get. A message is written whole: a
+    stop requested while one is being written (`defer`) runs before the next message, so the
+    STATE it writes starts on a line of its own and covers the record just written. Output
+    failures become one `OutputError`, after which the output is dropped (stdout goes to
+    /dev/null, so exiting raises nothing more).
     """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.writing = False
+        self.deferred: Callable[[], None] | None = None
+        self.failed = False
 
     @override
     def write_message(self, message: Any) -> None:
-        sys.stdout.buffer.write(self.format_message(message))
-        if isinstance(message, StateMessage):
-            sys.stdout.flush()
+        if self.deferred is not None:
+            # A stop came while the last message was being written. Run it now, not right
+            # after that write: the SDK has since moved the bookmark past that record, so the
+            # STATE the stop writes covers it.
+            deferred, self.deferred = self.deferred, None
+            deferred()
+        if self.failed:
+            return
+        data = self.format_message(message)
+        self.writing = True
+        try:
+            out = sys.stdout
+            if out is None:
+                self._fail("the tap's standard output is closed (started with `>&-`?)")
+            write_all(out.buffer, data)
+            if isinstance(message, StateMessage):
+                out.flush()
+        except BrokenPipeError:
+            self._fail("the target stopped reading the tap's output (broken pipe)")
+        except OSError as error:
+            if error.errno == errno.ENOSPC:
+                self._fail("no space left on the device the tap's output is written to")
+            self._fail(f"writing the tap's output failed: {error.strerror or error}")
+        finally:
+            self.writing = False
+
+    def defer(self, action: Callable[[], None]) -> None:
+        """Run `action` before the next message (the one being written goes out whole)."""
+        self.deferred = action
+
+    def _fail(self, reason: str) -> NoReturn:
+        self.failed = True
+        with contextlib.suppress(OSError, ValueError, AttributeError):
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+        raise OutputError(f"{reason}; {RESUME_HINT} the target received")
+
+
+def write_all(buffer: BinaryIO, data: bytes | bytearray) -> None:
+    """Write every byte: a signal handled mid-write makes `write` return a short count.
+
+    No memoryview: `data` is the SDK's shared encoding buffer, which an export would lock
+    against the next message (the STATE a deferred stop writes).
+    """
+    written = buffer.write(data)
+    while written < len(data):
+        written += buffer.write(data[written:])
 
 
 class TapZendeskIncremental(Tap):
@@ -101,6 +163,14 @@ class TapZendeskIncremental(Tap):
     def _handle_termination(self, signum: int, frame: FrameType | None) -> None:
         # The SDK writes the STATE, then exits 0; a stopped export is not a success to a
         # scheduler, so exit as a shell reports a signal (143 for SIGTERM, 130 for SIGINT).
+        # Mid-message, the stop waits for the message's end. A second signal then stops at
+        # once, without a STATE: the last one the target got is still right.
+        writer = self.message_writer
+        if isinstance(writer, SingerOutput) and writer.writing:
+            if writer.deferred is not None:
+                raise SystemExit(128 + signum)
+            writer.defer(lambda: self._handle_termination(signum, frame))
+            return
         if self.signals.arrived(signum, frame):
             return  # handled when the record being written and its STATE entry are done
         try:
@@ -127,6 +197,8 @@ class TapZendeskIncremental(Tap):
             cls._fail(str(error))
         except (RetriableAPIError, requests.exceptions.RequestException) as error:
             cls._fail(f"Gave up after retrying: {describe_error(error)}; {RESUME_HINT}")
+        except OutputError as error:
+            cls._fail(f"Stopped: {error}")
         finally:
             gc.set_threshold(*thresholds)
 

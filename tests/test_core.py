@@ -9,9 +9,14 @@ from singer_sdk.testing import get_tap_test_class
 from tap_zendesk_incremental.sandbox import ZendeskSandbox
 from tap_zendesk_incremental.tap import TapZendeskIncremental
 
-# `metric_set` is declared but only sent by Zendesk with include=metric_sets.
+# `metric_set` is declared but only sent by Zendesk with include=metric_sets;
+# `schema_mismatches` only holds values that did not fit (none in the plain sandbox).
 pytestmark = pytest.mark.filterwarnings(
-    "ignore:Fields in transformed catalog but not in records.*metric_set:UserWarning"
+    "ignore:Fields in transformed catalog but not in records.*metric_set:UserWarning",
+    "ignore:Fields in transformed catalog but not in records.*schema_mismatches:UserWarning",
+    # ... so the SDK's per-attribute tests find no value of it (streams are still required
+    # to return records: that is an assertion of its own).
+    "ignore:No records were available to test:UserWarning",
 )
 
 # The SDK builds its test class from a config at import time, so the sandbox starts here.

@@ -98,11 +98,19 @@ def test_pacer_narrows_rounded_resets_within_a_window():
     assert clock.now == pytest.approx(1002.0)
 
 
-def test_pacer_caps_requests_per_minute_without_headers():
+ACCOUNT_WIDE = {"ratelimit-limit": "700", "ratelimit-remaining": "698", "ratelimit-reset": "12"}
+
+
+@pytest.mark.parametrize(
+    "headers", [{}, ACCOUNT_WIDE], ids=["no-headers", "only-account-wide-headers"]
+)
+def test_pacer_caps_requests_per_minute_until_the_export_budget_header_is_seen(headers):
+    # An account-wide budget (hundreds a minute) says nothing of the export's 10 a minute.
     clock = FakeClock()
     pacer = Pacer(3, clock=clock, sleep=clock.sleep)
     for _ in range(3):
         pacer.before_request()
+        pacer.after_response(headers)
         clock.now += 1
     pacer.before_request()
     assert clock.slept == [pytest.approx(57.0)]
@@ -114,4 +122,13 @@ def test_pacer_trusts_headers_over_the_setting():
     for _ in range(5):
         pacer.before_request()
         pacer.after_response(zendesk(20, 60))
+    assert clock.slept == []
+
+
+def test_pacer_drops_the_cap_once_the_export_budget_header_is_seen():
+    clock = FakeClock()
+    pacer = Pacer(1, clock=clock, sleep=clock.sleep)
+    for _ in range(5):
+        pacer.before_request()
+        pacer.after_response({**ACCOUNT_WIDE, **zendesk(20, 60)})
     assert clock.slept == []

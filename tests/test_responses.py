@@ -45,14 +45,59 @@ def test_a_json_page_is_decoded():
     ("body", "content_type", "words"),
     [
         (HTML, "text/html", "HTML page"),
-        (b'{"tickets": [{"id": 1', "application/json", "not a JSON export page"),
+        (b'{"tickets": [{"id": 1', "application/json", "cut short"),
         (b"", "application/json", "empty body"),
-        (b'{"users": []}', "application/json", "not a JSON export page"),
+        (b"  \n", "application/json", "empty body"),
+        (b'{"users": []}', "application/json", "not an export page"),
+        (b'{"tickets": {}}', "application/json", "not an export page"),
+        (b'{"tickets": [NaN]}', "application/json", "not JSON"),
+        (b'{"tickets": [} ]', "application/json", "not JSON"),
     ],
 )
 def test_a_200_that_is_not_an_export_page_is_retried(body, content_type, words):
     with pytest.raises(RetriableAPIError, match=words):
         responses.decode_page(response(200, body, content_type))
+
+
+def page_of(ticket_json: bytes) -> requests.Response:
+    return response(200, b'{"tickets": [' + ticket_json + b'], "end_of_stream": true}')
+
+
+def test_a_lone_surrogate_escape_decodes_as_the_replacement_character():
+    page = responses.decode_page(page_of(rb'{"id": 9, "subject": "Cut \ud83d"}'))
+    assert page["tickets"][0]["subject"] == "Cut \ufffd"
+
+
+def test_a_whole_surrogate_pair_is_kept_as_its_character():
+    page = responses.decode_page(page_of(rb'{"id": 9, "subject": "\ud83d\ude00 \ud83d"}'))
+    assert page["tickets"][0]["subject"] == "\U0001f600 \ufffd"
+
+
+def test_a_number_beyond_the_double_range_keeps_its_digits_as_a_string():
+    body = rb'{"id": 9, "custom_fields": [{"id": 1, "value": -2.5e400}]}'
+    page = responses.decode_page(page_of(body))
+    value = page["tickets"][0]["custom_fields"][0]["value"]
+    assert value == "-2.5e400"
+    assert type(value) is str
+
+
+def test_values_written_in_another_form_are_named_in_one_warning(caplog):
+    body = rb'{"id": 9, "subject": "\udc00", "brand_id": 1e999}, {"id": 10, "subject": "ok"}'
+    with caplog.at_level("WARNING"):
+        responses.decode_page(page_of(body))
+    warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert len(warnings) == 1
+    assert "ticket 9 subject" in warnings[0]
+    assert "ticket 9 brand_id" in warnings[0]
+    assert "ticket 10" not in warnings[0]
+
+
+def test_a_sideloaded_object_is_named_by_its_kind_and_id(caplog):
+    body = b'{"tickets": [], "users": [{"id": 4, "name": "\\ud800"}], "end_of_stream": true}'
+    with caplog.at_level("WARNING"):
+        page = responses.decode_page(response(200, body))
+    assert page["users"][0]["name"] == "\ufffd"
+    assert "user 4 name" in caplog.text
 
 
 @pytest.mark.parametrize(

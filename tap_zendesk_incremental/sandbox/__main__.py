@@ -79,6 +79,27 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         metavar="F",
         help="share of export requests failing with a random transient fault",
     )
+    parser.add_argument(
+        "--hostile",
+        action="store_true",
+        help="mix lone surrogates, huge numbers, odd types and new fields into the data",
+    )
+    parser.add_argument(
+        "--trickle",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="pause between 64-byte chunks of every page (a trickling proxy)",
+    )
+    parser.add_argument(
+        "--retry-after", default=None, metavar="VALUE", help="Retry-After value sent with 429s"
+    )
+    parser.add_argument(
+        "--proxy",
+        choices=("echo", "redirect", "loop"),
+        default=None,
+        help="a proxy in front: echo the Authorization header in 502s, redirect away, loop",
+    )
     return parser.parse_args(argv)
 
 
@@ -130,6 +151,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         rate_limit=args.rate_limit,
         rate_window=args.rate_window,
         rate_headers=args.rate_headers,
+        hostile=args.hostile,
+        trickle_seconds=args.trickle,
+        retry_after_value=args.retry_after,
+        proxy=args.proxy,
     )
     try:
         sandbox = ZendeskSandbox(

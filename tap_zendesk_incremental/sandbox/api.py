@@ -9,12 +9,14 @@ from __future__ import annotations
 import base64
 import binascii
 import hmac
+import json
 import threading
 import time
 from dataclasses import dataclass, field
+from http import HTTPStatus
 from typing import TYPE_CHECKING
 
-from tap_zendesk_incremental.sandbox.data import encode
+from tap_zendesk_incremental.sandbox.data import encode, hostile_page
 from tap_zendesk_incremental.sandbox.export import (
     VISIBLE_DELAY,
     ApiError,
@@ -78,6 +80,7 @@ class Response:
     content_type: str = JSON
     headers: dict[str, str] = field(default_factory=dict)
     fault: str | None = None  # the fault this response carries out, if any
+    trickle_seconds: float = 0.0  # pause between chunks of the body (see Faults)
 
 
 @dataclass(frozen=True)
@@ -151,6 +154,8 @@ class Api:
 
     def handle(self, request: Request) -> Response:
         faults = self.faults
+        if faults.proxy is not None:
+            return self.proxy(request, faults)
         if faults.unknown_subdomain:  # no account there: nothing to authenticate against
             return Response(404, NO_HELP_DESK.encode(), TEXT)
         if not self.authorized(request.authorization):
@@ -161,6 +166,18 @@ class Api:
         if endpoint is None:
             return json_response(404, {"error": "InvalidEndpoint", "description": "Not found"})
         return self.export(endpoint, request.params, faults)
+
+    def proxy(self, request: Request, faults: Faults) -> Response:
+        """What a misbehaving proxy in front of Zendesk answers instead of Zendesk."""
+        if faults.proxy == "echo":  # some WAFs and API gateways quote the request back
+            body = (
+                f"Request rejected by gateway. Request headers: Accept: application/json; "
+                f"Authorization: {request.authorization}; path {request.path}"
+            )
+            return Response(faults.echo_status, body.encode(), TEXT)
+        query = "&".join(f"{key}={value}" for key, value in request.params.items())
+        target = faults.redirect_to if faults.proxy == "redirect" else f"{request.path}?{query}"
+        return Response(302, b"", TEXT, {"Location": target})
 
     def authorized(self, authorization: str | None) -> bool:
         scheme, _, value = (authorization or "").partition(" ")
@@ -181,7 +198,8 @@ class Api:
             budget = self.window.hit(faults.rate_limit, faults.rate_window, time.monotonic())
             rate_headers = budget.headers(faults.rate_headers)
             if not budget.allowed:
-                retry = {"Retry-After": str(budget.resets)} if faults.retry_after_on_429 else {}
+                seconds = faults.retry_after_value or str(budget.resets)
+                retry = {"Retry-After": seconds} if faults.retry_after_on_429 else {}
                 return json_response(
                     429, {"error": "APIRateLimitExceeded"}, {**rate_headers, **retry}
                 )
@@ -198,8 +216,18 @@ class Api:
         elif kind in FAULT_RESPONSES:
             response = FAULT_RESPONSES[kind]()
             response.fault = kind
+            if faults.retry_after_value is not None and "Retry-After" in response.headers:
+                response.headers["Retry-After"] = faults.retry_after_value
             return response
         response = self.page(endpoint, params, faults)
+        if response.status == HTTPStatus.OK:
+            if faults.hostile or faults.large_descriptions:
+                response.body = hostile_page(
+                    json.loads(response.body),
+                    hostile=faults.hostile,
+                    description_bytes=faults.large_descriptions,
+                )
+            response.trickle_seconds = faults.trickle_seconds
         if kind == "badjson":
             response.body = response.body[: len(response.body) // 2]
         response.fault = kind

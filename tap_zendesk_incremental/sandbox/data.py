@@ -280,6 +280,9 @@ class TicketFactory:
         if rnd() < 0.7:
             probability = repr(round(rnd(), 4)) if rnd() < 0.8 else "null"
             extra += f',"satisfaction_probability":{probability}'
+        if ticket_id % 10 == 0:  # seen in real accounts' records; by id: the stream is unchanged
+            form = "null" if ticket_id % 20 else str(360_000 + ticket_id % 7)
+            extra += f',"deleted_ticket_form_id":{form}'
         return extra
 
     @staticmethod
@@ -298,3 +301,71 @@ def generate_tickets(
     """The tickets a sandbox with these arguments starts with, as dicts, without any server."""
     factory = TicketFactory(seed, base_url, Directory.for_tickets(count + same_second_tickets))
     return [json.loads(row.body) for row in factory.generate(count, same_second_tickets)]
+
+
+# -- hostile data: legal JSON and odd types that real accounts and proxies send -------------
+
+HOSTILE_EVERY = 5  # one object in this many (by id) gets one hostile value
+BIG_NUMBER = "1e400"  # beyond the double range: legal JSON, no float can hold it
+_BIG_MARK = "\x00big-number\x00"
+LONE_SURROGATE = "\ud83d"  # half an emoji, as a JavaScript client cuts it
+# (field, value) per kind of object; a value of _BIG_MARK is written as BIG_NUMBER.
+HOSTILE_TICKET_VALUES: tuple[tuple[str, Any], ...] = (
+    ("subject", f"Order 5 {LONE_SURROGATE}"),
+    ("custom_fields", [{"id": 360001, "value": _BIG_MARK}]),
+    ("priority", 3),
+    ("custom_fields", {"360001": "gold"}),
+    ("tags", "vip billing"),
+    ("satisfaction_probability", "0.25"),
+    ("has_incidents", "true"),
+    ("collaborator_ids", [7, "seven"]),
+    ("satisfaction_rating", "offered"),
+    ("via", {"channel": True, "source": None}),
+    ("brand_id", 3.0),
+    ("satisfaction_probability", _BIG_MARK),
+    ("zendesk_new_field", "a field Zendesk added after this tap was released"),
+    (
+        "via",
+        {
+            "channel": "voice",
+            "source": {"from": {"formatted_phone": "+1 555"}, "to": {}, "rel": None, "leg": "a"},
+        },
+    ),
+)
+HOSTILE_SIDELOAD_VALUES: tuple[tuple[str, Any], ...] = (
+    ("name", f"Ana {LONE_SURROGATE}"),
+    ("tags", "vip"),
+    ("created_at", 1_704_067_200),
+    ("id", "numeric-string"),  # replaced by the object's id as a string
+    ("url", 42),
+    ("shared_tickets", "false"),
+    ("organization_id", "acme"),
+    ("zendesk_new_field", {"added": True}),
+)
+
+
+def hostile_page(
+    page: dict[str, Any], *, hostile: bool = True, description_bytes: int = 0
+) -> bytes:
+    """An export page with hostile values mixed into its tickets and sideloaded objects.
+
+    Deterministic: an object whose id is a multiple of HOSTILE_EVERY gets the value its id
+    picks. Lone surrogates go out as `\\ud83d` escapes, big numbers as their digits. With
+    `description_bytes`, every ticket's description is that long (records of that size).
+    """
+    if description_bytes:
+        for ticket in page["tickets"]:
+            ticket["description"] = ("Long description. " * (description_bytes // 18 + 1))[
+                :description_bytes
+            ]
+    for key, objects in page.items():
+        if not hostile or not isinstance(objects, list):
+            continue
+        values = HOSTILE_TICKET_VALUES if key == "tickets" else HOSTILE_SIDELOAD_VALUES
+        for obj in objects:
+            object_id = obj.get("id")
+            if isinstance(object_id, int) and object_id % HOSTILE_EVERY == 0:
+                name, value = values[object_id // HOSTILE_EVERY % len(values)]
+                obj[name] = str(object_id) if value == "numeric-string" else value
+    text = json.dumps(page, separators=(",", ":"))  # ASCII: surrogates as escapes
+    return text.replace(json.dumps(_BIG_MARK), BIG_NUMBER).encode()

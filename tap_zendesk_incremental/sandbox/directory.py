@@ -235,6 +235,7 @@ class People:
             "group_id": None,
             "tags": ["enterprise"] if index % 10 == 0 else [],
             "organization_fields": {"tier": rng.choice(["gold", "silver", None])},
+            "deleted_at": None,  # seen in real accounts' records
         }
 
     def metric_set(self, ticket: dict[str, Any]) -> dict[str, Any]:

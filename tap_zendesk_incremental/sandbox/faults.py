@@ -62,6 +62,17 @@ class Faults:
     rate_window: float = 60.0
     rate_headers: str = "zendesk"  # "zendesk", "ratelimit" or "none"
     retry_after_on_429: bool = True
+    retry_after_value: str | None = None  # sent as Retry-After instead of the window's reset
+    # Legal JSON and odd types mixed into tickets and sideloads (data.hostile_page).
+    hostile: bool = False
+    large_descriptions: int = 0  # when > 0, every ticket's description is this many bytes
+    # Seconds between the chunks of a 200 page's body (a trickling proxy); 0: all at once.
+    trickle_seconds: float = 0.0
+    # A proxy in front: "echo" answers 400/401/502 echoing the request's Authorization header
+    # in the body; "redirect" sends every request to `redirect_to`; "loop" redirects to itself.
+    proxy: str | None = None
+    echo_status: int = 502  # the status of the echoing proxy's answers
+    redirect_to: str = "http://127.0.0.2:9/elsewhere"
     end_time_fault: str | None = None  # one of END_TIME_FAULTS
     cursor_fault: str | None = None  # one of CURSOR_FAULTS
     served_per_page: int | None = None  # pages of this size, whatever `per_page` asks

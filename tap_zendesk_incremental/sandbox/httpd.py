@@ -23,6 +23,9 @@ if TYPE_CHECKING:
     from tap_zendesk_incremental.sandbox.api import Api, Response
 
 
+TRICKLE_CHUNK = 64  # bytes per chunk of a trickled body
+
+
 class SandboxServer(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
@@ -116,7 +119,17 @@ class Handler(BaseHTTPRequestHandler):
         if response.fault == "truncated":  # full Content-Length announced, half sent
             body = body[: len(body) // 2]
             self.close_connection = True
+        if response.trickle_seconds > 0:
+            self._trickle(body, response.trickle_seconds)
+            return
         self.wfile.write(body)
+
+    def _trickle(self, body: bytes, pause: float) -> None:
+        """A body dribbled out in small chunks, as a slow proxy or a bad link delivers it."""
+        for start in range(0, len(body), TRICKLE_CHUNK):
+            self.wfile.write(body[start : start + TRICKLE_CHUNK])
+            self.wfile.flush()
+            time.sleep(pause)
 
     def _reset(self) -> None:
         # SO_LINGER 0 makes close() send a RST: the client sees "connection reset by peer".
