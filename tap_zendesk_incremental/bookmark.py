@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
 from tap_zendesk_incremental.ledger import KEY as WRITTEN_IDS
@@ -24,6 +25,7 @@ STREAM = "tickets"
 REPLICATION_KEY = "end_time"
 # Bookmarks other taps keep for this export; both are at or before this tap's position.
 PEER_KEYS = ("generated_timestamp", "updated_at")
+AHEAD_SLACK = 60  # a bookmark further ahead of this clock is said (up to FUTURE_SLACK: refused)
 FIX = (
     "fix or remove the tickets bookmark (`meltano state clear <state id>`, or edit the "
     "--state file)"
@@ -46,7 +48,7 @@ def check_state(state: Any, now: float | None = None) -> CheckedState:
     """The STATE with the tickets bookmark in this tap's own form, or a `StateError`."""
     now = time.time() if now is None else now
     if not isinstance(state, dict):
-        msg = f"The STATE is a JSON {type(state).__name__}, not an object: {FIX}"
+        msg = f"The STATE is {_json_kind(state)}, not a JSON object: {FIX}"
         raise StateError(msg)
     checked = CheckedState(state)
     if "singer_state" in state and "bookmarks" not in state:
@@ -61,7 +63,7 @@ def check_state(state: Any, now: float | None = None) -> CheckedState:
 
 def _as_dict(value: Any, name: str) -> dict[str, Any]:
     if not isinstance(value, dict):
-        msg = f"The STATE's {name} is a JSON {type(value).__name__}, not an object: {FIX}"
+        msg = f"The STATE's {name} is {_json_kind(value)}, not a JSON object: {FIX}"
         raise StateError(msg)
     return value
 
@@ -82,6 +84,14 @@ def _tickets_state(stream: dict[str, Any], now: float, checked: CheckedState) ->
             (
                 logging.INFO,
                 f"Resuming from the `{peer}` bookmark another Zendesk tap wrote: {utc(position)}",
+            )
+        )
+    if position > now + AHEAD_SLACK:
+        checked.notes.append(
+            (
+                logging.WARNING,
+                f"The STATE's tickets bookmark {utc(position)} is ahead of this machine's clock: "
+                "nothing is exported until then (is the clock right?)",
             )
         )
     normalized: dict[str, Any] = {
@@ -110,7 +120,8 @@ def read_position(value: Any, now: float) -> int:
             seconds = int(parse_start_date(value).timestamp())
         except ValueError:
             seconds = None
-    shown = repr(value) if len(repr(value)) <= 40 else repr(value)[:39] + "…"
+    text = str(value) if isinstance(value, Decimal) else repr(value)
+    shown = text if len(text) <= 40 else text[:39] + "…"
     if seconds is None:
         msg = (
             f"The STATE's tickets bookmark {shown} is neither Unix seconds nor an ISO 8601 "
@@ -145,3 +156,8 @@ def _written_ids(value: Any, position: int) -> dict[str, Any] | None:
             return None
         written["cursor"] = cursor
     return written
+
+
+def _json_kind(value: Any) -> str:
+    kinds = {type(None): "null", bool: "a boolean", str: "text", list: "a list"}
+    return kinds.get(type(value), "a number")

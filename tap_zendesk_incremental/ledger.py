@@ -10,9 +10,9 @@ STATE under `written_ids`, for the next run to skip:
 
 While a crowded second is read through the cursor export, every ticket of S that comes before
 `cursor` has been written, and `ids` lists only those written that the cursor has not passed
-yet (the boundary tickets from before the detour, the page being written): the STATE stays a
-few KB however large the second. Every change is one assignment or one append, so a STATE
-written at any moment never names a ticket that was not written.
+yet (the tickets of S from before the detour, the page being written), at most MAX_LISTED:
+the STATE stays a few KB however large the second. Every change is one assignment or one
+append, so a STATE written at any moment never names a ticket that was not written.
 """
 
 from __future__ import annotations
@@ -20,6 +20,10 @@ from __future__ import annotations
 from typing import Any
 
 KEY = "written_ids"
+# At most this many ids are listed in the STATE (a page's worth, a few KB): the ids of a second
+# that Zendesk grew into one huge page are kept in memory only, and a run stopped inside such a
+# second may write the unlisted ones once more.
+MAX_LISTED = 2000
 
 
 class SecondLedger:
@@ -49,7 +53,9 @@ class SecondLedger:
             self.state[KEY] = {"generated_timestamp": second, "ids": [ticket_id]}
         elif second == self.second and ticket_id not in self.ids:
             self.ids.add(ticket_id)
-            self.state[KEY]["ids"].append(ticket_id)
+            listed = self.state[KEY]["ids"]
+            if len(listed) < MAX_LISTED:
+                listed.append(ticket_id)
 
     def cover(self, second: int, cursor: str, returned: set[int]) -> None:
         """A cursor page inside `second` is written: its tickets now lie before `cursor`."""
@@ -59,8 +65,3 @@ class SecondLedger:
         earlier = written.get("ids", ()) if written.get("generated_timestamp") == second else ()
         listed = [i for i in earlier if i not in returned]
         self.state[KEY] = {"generated_timestamp": second, "ids": listed, "cursor": cursor}
-
-    def move_past(self, second: int) -> None:
-        """Every ticket of `second` is written: the export goes on from `second + 1`."""
-        self.second, self.ids = second + 1, set()
-        self.state[KEY] = {"generated_timestamp": second + 1, "ids": []}

@@ -22,6 +22,9 @@ _INTEGER = re.compile(r"^\s*\d+\s*$")
 # clock cannot be a position: Zendesk never shows the last minute, and clocks are not a day
 # apart. Such a position would park the bookmark in the future (milliseconds: for good).
 FUTURE_SLACK = 86_400
+# Zendesk never exports the most recent minute: a ticket newer than that (or up to a day ahead
+# of this clock) cannot be placed yet. It is left for a later run, and never moves the position.
+NEWEST_ALLOWED_AGE = 60
 
 
 @dataclass
@@ -30,9 +33,12 @@ class PageFacts:
 
     tickets: list[dict[str, Any]]  # usable tickets, sorted by generated_timestamp
     newest: int | None  # the newest generated_timestamp among them
+    end_time: int | None  # Zendesk's `end_time` when the tickets back it, else None
     end_of_stream: bool
     after_cursor: str | None
     problems: dict[str, str] = field(default_factory=dict)  # kind -> example, this page
+    placed: set[int] = field(default_factory=set)  # ids given the start_time as position
+    too_new: bool = False  # tickets left out for being newer than Zendesk can export yet
 
     def later_than(self, second: int) -> bool:
         """True when the page holds a ticket past `second` (it moved past it)."""
@@ -44,19 +50,32 @@ def read_page(
 ) -> PageFacts:
     """Check a decoded page requested from `start_time` (time based, or cursor inside it)."""
     problems: dict[str, str] = {}
-    latest = int(now if now is not None else time.time()) + FUTURE_SLACK
-    tickets = _usable(page["tickets"], start_time, latest, problems)
+    clock = int(now if now is not None else time.time())
+    limits = Limits(start_time, clock - NEWEST_ALLOWED_AGE, clock + FUTURE_SLACK, set())
+    tickets = _usable(page["tickets"], limits, problems)
     tickets.sort(key=_BY_SECOND)  # Zendesk sends them sorted; this makes sure in linear time
     newest = tickets[-1]["generated_timestamp"] if tickets else None
-    if not cursor:
-        _check_end_time(page, start_time, newest, problems)
+    end_time = None if cursor else _check_end_time(page, start_time, newest, problems)
     return PageFacts(
         tickets=tickets,
         newest=newest,
+        end_time=end_time,
         end_of_stream=_flag(page, "end_of_stream", problems),
         after_cursor=_cursor(page, problems) if cursor else None,
         problems=problems,
+        placed=limits.placed,
+        too_new="too_new" in problems,
     )
+
+
+@dataclass(frozen=True)
+class Limits:
+    """The seconds a ticket of this page may have."""
+
+    start_time: int  # the export filters generated_timestamp >= start_time
+    placeable: int  # the newest second Zendesk can have exported by now
+    believable: int  # beyond this, a generated_timestamp is no position at all
+    placed: set[int]  # ids of tickets whose unusable timestamp became start_time
 
 
 def as_integer(value: object) -> int | None:
@@ -72,25 +91,22 @@ def as_integer(value: object) -> int | None:
     return None
 
 
-def _usable(
-    raw: list[Any], start_time: int, latest: int, problems: dict[str, str]
-) -> list[dict[str, Any]]:
+def _usable(raw: list[Any], limits: Limits, problems: dict[str, str]) -> list[dict[str, Any]]:
     kept = []
+    start_time, placeable = limits.start_time, limits.placeable
     for ticket in raw:
         # The fast path: what Zendesk sends, checked without a call per ticket.
         if type(ticket) is dict:
             ticket_id, second = ticket.get("id"), ticket.get("generated_timestamp")
-            if type(ticket_id) is int and type(second) is int and start_time <= second <= latest:
+            if type(ticket_id) is int and type(second) is int and start_time <= second <= placeable:
                 kept.append(ticket)
                 continue
-        if (repaired := _repair(ticket, start_time, latest, problems)) is not None:
+        if (repaired := _repair(ticket, limits, problems)) is not None:
             kept.append(repaired)
     return kept
 
 
-def _repair(
-    ticket: object, start_time: int, latest: int, problems: dict[str, str]
-) -> dict[str, Any] | None:
+def _repair(ticket: object, limits: Limits, problems: dict[str, str]) -> dict[str, Any] | None:
     """The ticket made usable, or None (left out) with the reason recorded."""
     if not isinstance(ticket, dict):
         problems.setdefault(
@@ -106,7 +122,8 @@ def _repair(
     ticket["id"] = ticket_id
     sent = ticket.get("generated_timestamp")
     second = as_integer(sent)
-    if second is None or second > latest:
+    start_time = limits.start_time
+    if second is None or second > limits.believable:
         # The earliest second it can belong to (the export filters generated_timestamp >=
         # start_time): the ticket is kept and placed where it cannot be skipped.
         problems.setdefault(
@@ -115,6 +132,14 @@ def _repair(
             f"exported with the page's start_time {start_time} instead",
         )
         second = start_time
+        limits.placed.add(ticket_id)
+    elif second > limits.placeable:
+        problems.setdefault(
+            "too_new",
+            f"ticket {ticket_id} with generated_timestamp {second}, within the last minute or "
+            "ahead of this machine's clock (Zendesk exports neither): left for a later run",
+        )
+        return None
     elif second < start_time:
         problems.setdefault(
             "too_old",
@@ -128,13 +153,16 @@ def _repair(
 
 def _check_end_time(
     page: dict[str, Any], start_time: int, newest: int | None, problems: dict[str, str]
-) -> None:
-    """Note an `end_time` that the tickets do not back: the position never follows it."""
-    end_time = page.get("end_time")
+) -> int | None:
+    """`end_time` when the tickets back it; else None, and the problem noted."""
+    sent = page.get("end_time")
+    # Only a JSON integer: the issue of a string or float end_time is the server's, and the
+    # tickets decide then (a STATE, written by people and other taps, is read more leniently).
+    end_time = sent if type(sent) is int else None
     if "end_time" not in page:
         wrong = "without `end_time`"
-    elif type(end_time) is not int:
-        wrong = f"whose `end_time` is not an integer ({_show(end_time)})"
+    elif end_time is None:
+        wrong = f"whose `end_time` is not an integer ({_show(sent)})"
     elif end_time < start_time:
         wrong = f"whose `end_time` {end_time} is before the start_time {start_time} asked for"
     elif end_time > (newest if newest is not None else start_time):
@@ -143,8 +171,9 @@ def _check_end_time(
             f"({newest if newest is not None else 'none'})"
         )
     else:
-        return
+        return end_time
     problems["end_time"] = f"a page {wrong}: the position follows the page's tickets instead"
+    return None
 
 
 def _flag(page: dict[str, Any], name: str, problems: dict[str, str]) -> bool:

@@ -48,9 +48,9 @@ class ExportPosition:
 
 @dataclass(frozen=True)
 class Step:
-    """What a page means: whether its tickets are written, and what to request next."""
+    """What a page means: which of its tickets are written, and what to request next."""
 
-    write: bool
+    upto: int | None  # tickets up to this generated_timestamp are written (None: none)
     following: ExportPosition | None  # None: the export has caught up
     passed: bool = False  # a cursor page moved past the second being drained
 
@@ -61,29 +61,39 @@ def caught_up(start_time: int, now: float | None = None) -> bool:
 
 
 def plan(requested: ExportPosition, facts: PageFacts, now: float | None = None) -> Step:
-    """The step after a page requested at `requested`, from what the page proves."""
-    second = requested.start_time
-    if requested.drain:
+    """The step after a page requested at `requested`, from what the page proves.
+
+    A time-based page proves every ticket up to its `end_time` when its tickets back it, else
+    up to its newest ticket (the last second inclusive: it is asked for again). A cursor page
+    proves every ticket before its last one, in order, whichever seconds they are of.
+    """
+    second, newest = requested.start_time, facts.newest
+    if facts.too_new and not facts.later_than(second):
+        # Nothing before the tickets of the last minute: caught up (they come in a later run).
+        step = Step(newest, None)
+    elif requested.drain:
         if facts.later_than(second):
-            step = Step(write=True, following=ExportPosition(second + 1), passed=True)
+            step = Step(newest, ExportPosition(newest), passed=True)  # type: ignore[arg-type]
         elif facts.end_of_stream:
-            step = Step(write=True, following=None)
+            step = Step(newest, None)
         elif facts.after_cursor:
             following = ExportPosition(second, drain=True, cursor=facts.after_cursor)
-            step = Step(write=True, following=following)
+            step = Step(newest, following)
         else:  # nowhere to go on from: ask again (the stall guard bounds it)
-            step = Step(write=True, following=requested)
+            step = Step(newest, requested)
     elif facts.end_of_stream:
-        step = Step(write=True, following=None)
-    elif facts.later_than(second):
-        step = Step(write=True, following=ExportPosition(facts.newest))  # type: ignore[arg-type]
+        step = Step(newest, None)
     else:
-        # Only tickets of `second`, or none: more of it may follow than a page holds, and a
-        # time-based page can never get past it. The cursor export reads it to its end.
-        step = Step(write=False, following=ExportPosition(second, drain=True))
+        limit = facts.end_time if facts.end_time is not None else newest
+        if limit is not None and limit > second:
+            step = Step(limit, ExportPosition(limit))
+        else:
+            # Only tickets of `second`, or none: more of it may follow than a page holds, and
+            # a time-based page can never get past it. The cursor export reads it to its end.
+            step = Step(second, ExportPosition(second, drain=True))
     following = step.following
     if following is not None and not following.drain and caught_up(following.start_time, now):
-        return Step(step.write, None, step.passed)
+        return Step(step.upto, None, step.passed)
     return step
 
 

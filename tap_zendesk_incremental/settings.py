@@ -229,7 +229,13 @@ def _start_date(config: dict[str, Any]) -> Iterator[str]:
             "2024-01-01T00:00:00Z"
         )
         return
-    if start.timestamp() > time.time() + FUTURE_SLACK_SECONDS:
+    if start.timestamp() < 0:
+        # Unix seconds start in 1970: Zendesk would refuse a negative start_time.
+        yield (
+            f"`start_date` {str(value)[:40]!r} is before 1970: use 1970-01-01 or later (the "
+            "export has nothing older than the account)"
+        )
+    elif start.timestamp() > time.time() + FUTURE_SLACK_SECONDS:
         # Zendesk refuses a start_time in the future; a run would export nothing, forever.
         yield (
             f"`start_date` {str(value)[:40]!r} is in the future: set the past date the first "

@@ -8,6 +8,7 @@ bookmark and a STATE, and a count of pages that bring nothing new (`pagination.S
 from __future__ import annotations
 
 import logging
+import time
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
 
@@ -39,6 +40,8 @@ if TYPE_CHECKING:
     from tap_zendesk_incremental.pages import PageFacts
     from tap_zendesk_incremental.signals import DeferredSignals
 
+# A "too recent" answer for a start_time older than this (seconds) is not "caught up".
+TOO_RECENT_SLACK = 3600
 # What `read_page` returns for a resumed cursor that Zendesk no longer accepts.
 CURSOR_REFUSED: dict[str, Any] = {}
 
@@ -68,6 +71,7 @@ class TicketsStream(ZendeskStream):
         self.warned: set[str] = set()  # kinds of page problems already logged this run
         self.resumed_cursor: str | None = None  # a cursor the run started from (the STATE's)
         self._drained: tuple[int, set[int]] = (-1, set())  # second, ids the detour has sent
+        self.placed: set[int] = set()  # ids written with the start_time as their position
 
     @property
     def signals(self) -> DeferredSignals:
@@ -133,12 +137,24 @@ class TicketsStream(ZendeskStream):
             super().validate_response(response)
             # Decoded here, once, so that a cut or non-JSON body is retried like a 5xx.
             too_recent = responses.is_too_recent(response)
+            if too_recent and self._requested.start_time < time.time() - TOO_RECENT_SLACK:
+                raise FatalAPIError(self.not_too_recent(response))
             page = None if too_recent else self.decode_page(response)
         except (FatalAPIError, RetriableAPIError) as error:
             if not self._requested.drain:
                 raise
             page = self._cursor_failure(error, response)
         self._decoded = (response, page)
+
+    def not_too_recent(self, response: requests.Response) -> str:
+        """Zendesk's "too recent" for a start_time far older than a minute: not "caught up"."""
+        start = self._requested.start_time
+        return (
+            f"{responses.problem(response)}: Zendesk calls start_time {start} ({utc(start)}) "
+            "too recent, though it is more than an hour old: this machine's clock and Zendesk's "
+            "disagree by that much, or something in between (`api_url`) answers for Zendesk. "
+            "The STATE stays where it was"
+        )
 
     def _cursor_failure(
         self, error: FatalAPIError | RetriableAPIError, response: requests.Response
@@ -171,7 +187,7 @@ class TicketsStream(ZendeskStream):
     def parse_response(self, response: requests.Response) -> Iterable[dict[str, Any]]:
         page, requested = self.read_page(response), self._requested
         if page is None:
-            self._step = Step(write=False, following=None)
+            self._step = Step(None, None)
             self.log("Caught up: Zendesk has nothing older than one minute left to export")
             return
         if page is CURSOR_REFUSED:
@@ -180,10 +196,11 @@ class TicketsStream(ZendeskStream):
         facts = pages.read_page(page, requested.start_time, cursor=requested.drain)
         self.warn_once(facts.problems, requested)
         step = self._step = plan(requested, facts)
-        self.page, self._page_to_share = page, step.write
+        tickets = self.to_write(facts, step)
+        self.page, self._page_to_share = page, bool(tickets)
         written = 0
-        for ticket in self.to_write(requested, facts) if step.write else ():
-            if self.ledger.seen(ticket):
+        for ticket in tickets:
+            if self.ledger.seen(ticket) or self.placed_before(ticket, facts):
                 self.duplicates += 1
                 continue
             self.keep_declared_fields(ticket)
@@ -196,12 +213,26 @@ class TicketsStream(ZendeskStream):
         self.after_page(requested, facts, step, written)
 
     @staticmethod
-    def to_write(requested: ExportPosition, facts: PageFacts) -> list[dict[str, Any]]:
-        """The page's tickets this run may write: in a detour, only the drained second's."""
-        if not requested.drain:
+    def to_write(facts: PageFacts, step: Step) -> list[dict[str, Any]]:
+        """The page's tickets up to the position it proves (the rest come again)."""
+        upto = step.upto
+        if upto is None:
+            return []
+        if facts.newest is not None and facts.newest <= upto:
             return facts.tickets
-        second = requested.start_time
-        return [t for t in facts.tickets if t["generated_timestamp"] == second]
+        return [t for t in facts.tickets if t["generated_timestamp"] <= upto]
+
+    def placed_before(self, ticket: dict[str, Any], facts: PageFacts) -> bool:
+        """True for a ticket without a usable timestamp already written in this run.
+
+        Placed at each page's start_time, it would be a new version on every page it is on.
+        """
+        if ticket["id"] not in facts.placed:
+            return False
+        if ticket["id"] in self.placed:
+            return True
+        self.placed.add(ticket["id"])
+        return False
 
     @override
     def generate_child_contexts(
@@ -218,41 +249,44 @@ class TicketsStream(ZendeskStream):
     ) -> None:
         """Move the bookmark to what the page proves, write a STATE, log, count idle pages."""
         second = requested.start_time
-        idle = self.idle_reason(requested, facts, step)
+        idle = self.idle_reason(requested, facts, written)
         with self.signals.held():  # bookmark and `written_ids` change together
-            if requested.drain:
-                if step.passed:
-                    self.ledger.move_past(second)
-                    self.move_bookmark(second + 1)
-                elif idle is None and facts.after_cursor and facts.after_cursor != requested.cursor:
-                    returned = {t["id"] for t in self.to_write(requested, facts)}
-                    self.ledger.cover(second, facts.after_cursor, returned)
-                    self.move_bookmark(second)
-            elif step.write and facts.newest is not None:
-                self.move_bookmark(facts.newest)
+            if (
+                requested.drain
+                and not step.passed
+                and idle is None
+                and facts.after_cursor
+                and facts.after_cursor != requested.cursor
+            ):
+                returned = {t["id"] for t in facts.tickets if t["generated_timestamp"] == second}
+                self.ledger.cover(second, facts.after_cursor, returned)
+            if step.upto is not None:
+                self.move_bookmark(step.upto)
             self.write_state()
         position = max(self.ledger.second, second)
         self.log(self.progress.page_done(position, written, self.pacer.limit))
         self.stall.page(second, idle)
 
-    def idle_reason(self, requested: ExportPosition, facts: PageFacts, step: Step) -> str | None:
-        """What was wrong with a page that brought nothing new; None if it brought something."""
+    def idle_reason(self, requested: ExportPosition, facts: PageFacts, written: int) -> str | None:
+        """What was wrong with a page that brought nothing new; None if it brought something.
+
+        New is a ticket version written, or, inside a crowded second, a ticket the cursor
+        export had not sent before (it may re-read tickets the time-based page showed).
+        """
+        if written or facts.end_of_stream:
+            return None
         second = requested.start_time
         if not requested.drain:
-            if step.write:
-                return None  # it ended the stream, or moved past its second with new tickets
             if not facts.tickets:
                 return "an empty time-based page that is not the end of the stream"
-            return f"a time-based page of {len(facts.tickets)} tickets, all of that second"
+            return f"a time-based page of {len(facts.tickets)} tickets, all written before"
         if self._drained[0] != second:
             self._drained = (second, set())
         sent = self._drained[1]
-        new = {t["id"] for t in self.to_write(requested, facts)} - sent
+        new = {t["id"] for t in facts.tickets if t["generated_timestamp"] == second} - sent
         sent |= new
-        if new or facts.end_of_stream:
-            return None  # moving past the second alone is no progress: see MAX_IDLE_PAGES
-        if step.passed:
-            return "a cursor page with no new ticket of that second, only later ones"
+        if new:
+            return None
         what = "a cursor page of tickets sent before" if facts.tickets else "an empty cursor page"
         if not facts.after_cursor:
             how = "without `after_cursor`"
@@ -282,7 +316,7 @@ class TicketsStream(ZendeskStream):
                 level=logging.WARNING,
             )
         self.resumed_cursor = None
-        self._step = Step(write=False, following=ExportPosition(second, drain=True))
+        self._step = Step(None, ExportPosition(second, drain=True))
         self.stall.page(second, "the cursor export refused a cursor (400 InvalidCursor)")
 
     def warn_once(self, problems: dict[str, str], requested: ExportPosition) -> None:

@@ -16,7 +16,7 @@ import requests
 from singer_sdk import Tap
 from singer_sdk.contrib.msgspec import MsgSpecWriter
 from singer_sdk.exceptions import ConfigValidationError, FatalAPIError, RetriableAPIError
-from singer_sdk.singerlib import StateMessage
+from singer_sdk.singerlib import RecordMessage, StateMessage
 from typing_extensions import override
 
 from tap_zendesk_incremental.bookmark import StateError, check_state
@@ -42,6 +42,7 @@ if TYPE_CHECKING:
     from types import FrameType
 
 GC_THRESHOLD = 100_000  # allocations between young-generation collections
+HELD_BYTES = 32 * 2**20  # records held back for the STATE that covers them, at most
 RESUME_HINT = "the next run resumes from the last STATE"
 
 
@@ -65,6 +66,7 @@ class SingerOutput(MsgSpecWriter):
         self.writing = False
         self.deferred: Callable[[], None] | None = None
         self.failed = False
+        self.held = bytearray()  # records not yet written: they go out with the next STATE
 
     @override
     def write_message(self, message: Any) -> None:
@@ -77,11 +79,20 @@ class SingerOutput(MsgSpecWriter):
         if self.failed:
             return
         data = self.format_message(message)
+        if isinstance(message, RecordMessage) and len(self.held) + len(data) <= HELD_BYTES:
+            # Records wait for the STATE that covers them and go out with it in one write: a
+            # `kill -9` then leaves the target the last STATE and nothing after it, so the next
+            # run repeats nothing (a page is a few MB; more than HELD_BYTES goes out early).
+            self.held += data
+            return
         self.writing = True
         try:
             out = sys.stdout
             if out is None:
                 self._fail("the tap's standard output is closed (started with `>&-`?)")
+            if self.held:
+                self.held += data
+                data, self.held = self.held, bytearray()
             write_all(out.buffer, data)
             if isinstance(message, StateMessage):
                 out.flush()

@@ -29,10 +29,12 @@ def test_a_bookmark_read_unambiguously_is_resumed_as_unix_seconds(value):
     assert stream == {"replication_key": "end_time", "replication_key_value": JAN_2024}
 
 
-def test_a_bookmark_a_little_ahead_of_this_clock_is_resumed():
+def test_a_bookmark_a_little_ahead_of_this_clock_is_resumed_with_a_warning():
     # Written on a machine whose clock runs ahead: no run exports anything until then, briefly.
     ahead = int(NOW) + 600
-    assert resumed(tickets_state(replication_key_value=ahead))["replication_key_value"] == ahead
+    checked = check_state(tickets_state(replication_key_value=ahead), now=NOW)
+    assert checked.state["bookmarks"]["tickets"]["replication_key_value"] == ahead
+    assert [level for level, _ in checked.notes] == [logging.WARNING]
 
 
 def test_a_bookmark_without_replication_key_is_resumed():
@@ -84,7 +86,7 @@ def test_a_bookmark_on_another_key_is_refused():
     [[], "x", {"bookmarks": []}, {"bookmarks": {"tickets": "x"}}, {"singer_state": 5}],
 )
 def test_a_state_of_the_wrong_shape_is_refused(state):
-    with pytest.raises(StateError, match="not an object"):
+    with pytest.raises(StateError, match="not a JSON object"):
         check_state(state, now=NOW)
 
 

@@ -77,11 +77,15 @@ def test_each_record_carries_its_own_export_position(sb, sync):
 
 def test_a_state_after_every_page_never_ahead_of_the_records_written(sb, sync):
     run = sync(config_for(sb, per_page=100))
+    # The sandbox grows a page of one second to the whole second, as Zendesk documents.
+    largest_page = 100 + max(
+        Counter(t["generated_timestamp"] for t in sb.tickets.values()).values()
+    )
     since_state = 0
     for message in run.messages:  # no page's records wait for a later page's STATE
         if message["type"] in {"STATE", "RECORD"}:
             since_state = 0 if message["type"] == "STATE" else since_state + 1
-        assert since_state <= 100
+        assert since_state <= largest_page
     written: set[int] = set()
     for message in run.messages:
         if message["type"] == "RECORD":

@@ -33,8 +33,15 @@ def step_after(requested: ExportPosition, **page):
 
 def test_the_next_page_starts_at_the_newest_ticket_of_the_page():
     step = step_after(TIME, tickets=tickets(OLD, OLD + 5, OLD + 9), end_time=OLD + 9)
-    assert step.write
+    assert step.upto == OLD + 9
     assert step.following == ExportPosition(OLD + 9)
+
+
+def test_an_end_time_before_the_newest_ticket_leaves_the_later_ones_for_the_next_page():
+    # A straggler far ahead on the page: following it would skip what lies between.
+    step = step_after(TIME, tickets=tickets(OLD, OLD + 5, OLD + 900), end_time=OLD + 5)
+    assert step.upto == OLD + 5
+    assert step.following == ExportPosition(OLD + 5)
 
 
 @pytest.mark.parametrize(
@@ -50,7 +57,7 @@ def test_an_end_time_the_tickets_do_not_back_never_moves_the_position(end_time):
 def test_end_of_stream_stops_even_with_a_next_page():
     step = step_after(TIME, tickets=tickets(OLD), end_time=OLD, end_of_stream=True, next_page="x")
     assert step.following is None
-    assert step.write
+    assert step.upto == OLD
 
 
 @pytest.mark.parametrize(
@@ -67,7 +74,7 @@ def test_a_page_that_does_not_move_past_its_first_second_is_read_through_the_cur
 ):
     step = step_after(TIME, tickets=page_tickets, end_time=OLD)
     assert step.following == DRAIN, what
-    assert not step.write, "its tickets come again through the cursor export"
+    assert step.upto == OLD, "what it showed of that second is written all the same"
 
 
 def test_a_cursor_page_inside_the_second_follows_after_cursor():
@@ -75,10 +82,12 @@ def test_a_cursor_page_inside_the_second_follows_after_cursor():
     assert step.following == ExportPosition(OLD, drain=True, cursor="c1")
 
 
-def test_a_cursor_page_that_passes_the_second_goes_on_after_it():
-    step = step_after(DRAIN, tickets=tickets(OLD, OLD, OLD + 4), after_cursor="c2")
+def test_a_cursor_page_that_passes_the_second_goes_on_from_its_newest_ticket():
+    # In cursor order every ticket before the page's last one is on the page.
+    step = step_after(DRAIN, tickets=tickets(OLD, OLD, OLD + 4, OLD + 9), after_cursor="c2")
     assert step.passed
-    assert step.following == ExportPosition(OLD + 1)
+    assert step.upto == OLD + 9
+    assert step.following == ExportPosition(OLD + 9)
 
 
 @pytest.mark.parametrize("after_cursor", [None, "", 42, ["c"]])

@@ -112,3 +112,10 @@ def test_schema_errors_about_a_setting_already_named_are_left_out():
         "'yes' is not of type 'boolean', 'null' in config['exclude_deleted']",
     ]
     assert merge_problems(own, schema) == [*own, schema[1]]
+
+
+@pytest.mark.parametrize("value", ["1969-12-31", "0001-01-01T00:00:00Z"])
+def test_a_start_date_before_1970_is_a_problem_naming_it(value):
+    (problem,) = config_problems(with_(start_date=value))
+    assert "`start_date`" in problem
+    assert "before 1970" in problem
