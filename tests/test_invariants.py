@@ -12,13 +12,16 @@
 from __future__ import annotations
 
 import json
+import time
 from collections import Counter
+from datetime import datetime, timezone
 
 import pytest
 from helpers import config_for, error_lines, run_cli
 
 from tap_zendesk_incremental.pagination import MAX_IDLE_PAGES
 from tap_zendesk_incremental.sandbox import ZendeskSandbox
+from tap_zendesk_incremental.sandbox.export import in_hole
 from tap_zendesk_incremental.sandbox.faults import CURSOR_FAULTS, END_TIME_FAULTS
 
 CURSOR = "/api/v2/incremental/tickets/cursor"
@@ -261,3 +264,45 @@ def test_malformed_written_ids_cost_a_warning_not_the_run(tmp_path):
             i for i, t in sb.tickets.items() if t["generated_timestamp"] == first.bookmark
         }
         assert {r["id"] for r in again.records()} == on_bookmark  # that second, once more
+
+
+# Pages whose tickets disagree with their end_time
+
+
+def test_a_straggler_far_ahead_on_every_page_skips_nothing(sync):
+    # Each page also carries the newest ticket of all; its honest end_time bounds the page.
+    with ZendeskSandbox(tickets=2500, seed=8, port=0) as sb:
+        sb.faults.rows_fault = "straggler"
+        run = sync(config_for(sb, per_page=300))
+        every_ticket_once(run, sb)
+
+
+def test_a_ticket_from_the_future_never_moves_the_position(tmp_path):
+    with ZendeskSandbox(tickets=2500, seed=8, port=0) as sb:
+        sb.faults.rows_fault = "future"
+        run = run_cli(config_for(sb, per_page=300), tmp_path)
+        assert run.exit_code == 0
+        every_ticket_once(run, sb)  # the future one is not among them: left for a later run
+        assert run.bookmark == max(t["generated_timestamp"] for t in sb.tickets.values())
+        assert [line for line in run.stderr.splitlines() if "later run" in line]
+
+
+def test_a_hole_filtered_out_after_paging_neither_stalls_nor_skips(sync):
+    # Pages short or empty while end_time runs ahead, as a filter applied after paging would.
+    with ZendeskSandbox(tickets=3000, seed=8, port=0) as sb:
+        sb.faults.rows_fault = "hole"
+        run = sync(config_for(sb, per_page=300))
+        counts = Counter(r["id"] for r in run.records())
+        assert max(counts.values()) == 1
+        assert set(counts) >= {i for i in sb.tickets if not in_hole(i, max(sb.tickets))}
+
+
+def test_too_recent_for_an_old_start_time_is_an_error_not_caught_up(tmp_path):
+    with ZendeskSandbox(tickets=300, seed=8, port=0) as sb:
+        sb.faults.clock_behind = 2 * 86_400  # the server's clock two days behind ours
+        start = datetime.fromtimestamp(time.time() - 2 * 86_400 - 30, tz=timezone.utc)
+        run = run_cli(config_for(sb, start_date=start.isoformat()), tmp_path)
+        assert run.exit_code == 1
+        [error] = error_lines(run.stderr)
+        assert "too recent" in error
+        assert "clock" in error

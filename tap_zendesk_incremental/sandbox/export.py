@@ -168,7 +168,8 @@ def time_page(
         rows, _, end_of_stream = select(
             store, store.first_at(first), stop, ctx.served(options), grow=ctx.same_second == "grow"
         )
-    end_time = rows[-1].gts if rows else start
+        end_time = rows[-1].gts if rows else start
+        rows = _break_rows(rows, store, ctx)
     link = urlencode({"start_time": str(end_time), **options.carried()}, safe=",")
     meta: dict[str, Any] = {
         "next_page": f"{ctx.base_url}{TIME_PATH}?{link}",
@@ -179,6 +180,27 @@ def time_page(
     if ctx.faults.end_time_fault:
         _break_end_time(meta, ctx.faults.end_time_fault, start)
     return render(rows, meta, options.include, people)
+
+
+def in_hole(ticket_id: int, max_id: int) -> bool:
+    """True for the ids the "hole" fault leaves out: the middle third of all ids."""
+    return max_id // 3 < ticket_id <= 2 * max_id // 3
+
+
+def _break_rows(rows: list[Row], store: TicketStore, ctx: Context) -> list[Row]:
+    """The page's rows as a faulty server sends them (`end_time` stays the true one)."""
+    fault = ctx.faults.rows_fault
+    if not rows or fault is None:
+        return rows
+    if fault == "hole":  # a filter applied after paging (exclude_deleted?): a third of all ids
+        return [row for row in rows if not in_hole(row.id, store.max_id)]
+    if fault == "straggler":  # the newest ticket of all, appended to every page
+        newest = store.row(store.index[-1][1])
+        return rows if newest.id in {row.id for row in rows} else [*rows, newest]
+    # "future": a ticket an hour ahead of the server's clock, appended to every page
+    future = ctx.now + 3600
+    body = json.loads(rows[-1].body) | {"id": store.max_id + 1, "generated_timestamp": future}
+    return [*rows, rows[-1]._replace(body=encode(body).encode(), id=body["id"], gts=future)]
 
 
 def _break_end_time(meta: dict[str, Any], fault: str, start: int) -> None:

@@ -77,6 +77,10 @@ class Faults:
     cursor_fault: str | None = None  # one of CURSOR_FAULTS
     served_per_page: int | None = None  # pages of this size, whatever `per_page` asks
     repeat_pages: bool = False  # the time-based export ignores start_time: page one again
+    # Time-based pages whose rows are not what `end_time` says: "hole" (the middle third of
+    # ids filtered out after paging), "straggler" (the newest ticket of all appended to every
+    # page), "future" (a ticket an hour ahead of the clock appended to every page).
+    rows_fault: str | None = None
 
     def page_key(self) -> tuple[object, ...]:
         """The switches a page's body depends on (the page cache keys on them)."""
@@ -86,6 +90,7 @@ class Faults:
             self.cursor_fault,
             self.served_per_page,
             self.repeat_pages,
+            self.rows_fault,
         )
 
 
