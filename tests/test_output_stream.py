@@ -105,13 +105,18 @@ def stop_mid_record(config: Path, after_bytes: int) -> tuple[bytes, int]:
     return b"".join(chunks), code
 
 
-@pytest.mark.parametrize("after_bytes", [500_000, 1_100_000, 1_700_000, 2_300_000])
-def test_a_state_written_on_sigterm_starts_on_a_line_of_its_own(tmp_path, after_bytes):
+def stop_large_export(tmp_path, after_bytes: int) -> tuple[bytes, int]:
+    """SIGTERM to an export of 300 KB records once `after_bytes` of output came."""
     faults = Faults(large_descriptions=300_000)
     with ZendeskSandbox(tickets=400, seed=4, faults=faults) as big:
         config = tmp_path / "config.json"
         config.write_text(json.dumps(config_for(big, per_page=20)))
-        output, code = stop_mid_record(config, after_bytes)
+        return stop_mid_record(config, after_bytes)
+
+
+@pytest.mark.parametrize("after_bytes", [500_000, 1_100_000, 1_700_000, 2_300_000])
+def test_a_state_written_on_sigterm_starts_on_a_line_of_its_own(tmp_path, after_bytes):
+    output, code = stop_large_export(tmp_path, after_bytes)
     lines = output.decode().split("\n")
     assert lines[-1] == "", "the output ends inside a line"
     messages = [json.loads(line) for line in lines[:-1]]  # every line is whole JSON
@@ -123,11 +128,7 @@ def test_a_state_written_on_sigterm_starts_on_a_line_of_its_own(tmp_path, after_
 @pytest.mark.parametrize("after_bytes", [500_000, 1_100_000, 1_700_000, 2_300_000])
 def test_the_state_written_on_sigterm_covers_the_last_record_written(tmp_path, after_bytes):
     # Else the next run exports that record again: a duplicate.
-    faults = Faults(large_descriptions=300_000)
-    with ZendeskSandbox(tickets=400, seed=4, faults=faults) as big:
-        config = tmp_path / "config.json"
-        config.write_text(json.dumps(config_for(big, per_page=20)))
-        output, _ = stop_mid_record(config, after_bytes)
+    output, _ = stop_large_export(tmp_path, after_bytes)
     messages = [json.loads(line) for line in output.decode().split("\n") if line]
     last_record = next(m["record"] for m in reversed(messages) if m["type"] == "RECORD")
     bookmark = messages[-1]["value"]["bookmarks"]["tickets"]
