@@ -22,12 +22,14 @@ from tap_zendesk_incremental.progress import utc
 from tap_zendesk_incremental.settings import parse_start_date
 
 STREAM = "tickets"
+# The streams with a bookmark of their own, and the name of their items' second in `written_ids`.
+STREAMS = {STREAM: "generated_timestamp", "ticket_events": "timestamp"}
 REPLICATION_KEY = "end_time"
 # Bookmarks other taps keep for this export; both are at or before this tap's position.
 PEER_KEYS = ("generated_timestamp", "updated_at")
 AHEAD_SLACK = 60  # a bookmark further ahead of this clock is said (up to FUTURE_SLACK: refused)
 FIX = (
-    "fix or remove the tickets bookmark (`meltano state clear <state id>`, or edit the "
+    "fix or remove the {stream} bookmark (`meltano state clear <state id>`, or edit the "
     "--state file)"
 )
 
@@ -45,10 +47,10 @@ class CheckedState:
 
 
 def check_state(state: Any, now: float | None = None) -> CheckedState:
-    """The STATE with the tickets bookmark in this tap's own form, or a `StateError`."""
+    """The STATE with each stream's bookmark in this tap's own form, or a `StateError`."""
     now = time.time() if now is None else now
     if not isinstance(state, dict):
-        msg = f"The STATE is {_json_kind(state)}, not a JSON object: {FIX}"
+        msg = f"The STATE is {_json_kind(state)}, not a JSON object: {_fix()}"
         raise StateError(msg)
     checked = CheckedState(state)
     if "singer_state" in state and "bookmarks" not in state:
@@ -56,30 +58,40 @@ def check_state(state: Any, now: float | None = None) -> CheckedState:
         checked.notes.append((logging.INFO, "Read the STATE's `singer_state` (meltano's form)"))
     bookmarks = state.get("bookmarks")
     bookmarks = {} if bookmarks is None else _as_dict(bookmarks, "`bookmarks`")
-    if (tickets := bookmarks.get(STREAM)) is not None:
-        bookmarks[STREAM] = _tickets_state(_as_dict(tickets, "`bookmarks.tickets`"), now, checked)
+    for name in STREAMS:
+        if (found := bookmarks.get(name)) is not None:
+            where = f"`bookmarks.{name}`"
+            bookmarks[name] = _stream_state(name, _as_dict(found, where, name), now, checked)
     return checked
 
 
-def _as_dict(value: Any, name: str) -> dict[str, Any]:
+def _fix(stream: str = STREAM) -> str:
+    return FIX.format(stream=stream)
+
+
+def _as_dict(value: Any, name: str, stream: str = STREAM) -> dict[str, Any]:
     if not isinstance(value, dict):
-        msg = f"The STATE's {name} is {_json_kind(value)}, not a JSON object: {FIX}"
+        msg = f"The STATE's {name} is {_json_kind(value)}, not a JSON object: {_fix(stream)}"
         raise StateError(msg)
     return value
 
 
-def _tickets_state(stream: dict[str, Any], now: float, checked: CheckedState) -> dict[str, Any]:
+def _stream_state(
+    name: str, stream: dict[str, Any], now: float, checked: CheckedState
+) -> dict[str, Any]:
     if "replication_key_value" in stream:
         key = stream.get("replication_key") or REPLICATION_KEY
         if key != REPLICATION_KEY and key not in PEER_KEYS:
-            msg = f"The STATE's tickets bookmark is on {key!r}, not {REPLICATION_KEY!r}: {FIX}"
+            msg = (
+                f"The STATE's {name} bookmark is on {key!r}, not {REPLICATION_KEY!r}: {_fix(name)}"
+            )
             raise StateError(msg)
-        position = read_position(stream["replication_key_value"], now)
+        position = read_position(stream["replication_key_value"], now, name)
     else:
         peer = next((key for key in PEER_KEYS if key in stream), None)
         if peer is None:
             return {}  # no bookmark (progress markers only): start_date decides
-        position = read_position(stream[peer], now)
+        position = read_position(stream[peer], now, name)
         checked.notes.append(
             (
                 logging.INFO,
@@ -90,7 +102,7 @@ def _tickets_state(stream: dict[str, Any], now: float, checked: CheckedState) ->
         checked.notes.append(
             (
                 logging.WARNING,
-                f"The STATE's tickets bookmark {utc(position)} is ahead of this machine's clock: "
+                f"The STATE's {name} bookmark {utc(position)} is ahead of this machine's clock: "
                 "nothing is exported until then (is the clock right?)",
             )
         )
@@ -99,20 +111,20 @@ def _tickets_state(stream: dict[str, Any], now: float, checked: CheckedState) ->
         "replication_key_value": position,
     }
     if WRITTEN_IDS in stream:
-        if (written := _written_ids(stream[WRITTEN_IDS], position)) is not None:
+        if (written := _written_ids(stream[WRITTEN_IDS], position, STREAMS[name])) is not None:
             normalized[WRITTEN_IDS] = written
         else:
             checked.notes.append(
                 (
                     logging.WARNING,
                     f"The STATE's `{WRITTEN_IDS}` is not for the bookmark's second or is "
-                    f"malformed: ignored, so tickets of {utc(position)} may be written once more",
+                    f"malformed: ignored, so {name} of {utc(position)} may be written once more",
                 )
             )
     return normalized
 
 
-def read_position(value: Any, now: float) -> int:
+def read_position(value: Any, now: float, stream: str = STREAM) -> int:
     """Unix seconds from a bookmark value, or a `StateError` saying what is wrong with it."""
     seconds = as_integer(value)
     if seconds is None and isinstance(value, str):
@@ -124,32 +136,32 @@ def read_position(value: Any, now: float) -> int:
     shown = text if len(text) <= 40 else text[:39] + "…"
     if seconds is None:
         msg = (
-            f"The STATE's tickets bookmark {shown} is neither Unix seconds nor an ISO 8601 "
-            f"date-time: {FIX}"
+            f"The STATE's {stream} bookmark {shown} is neither Unix seconds nor an ISO 8601 "
+            f"date-time: {_fix(stream)}"
         )
         raise StateError(msg)
     if seconds < 0:
-        msg = f"The STATE's tickets bookmark {shown} is before 1970: {FIX}"
+        msg = f"The STATE's {stream} bookmark {shown} is before 1970: {_fix(stream)}"
         raise StateError(msg)
     if seconds > now + FUTURE_SLACK:
         hint = f" (in milliseconds? {seconds // 1000} would be {utc(seconds // 1000)})"
         msg = (
-            f"The STATE's tickets bookmark {shown} is in the future"
+            f"The STATE's {stream} bookmark {shown} is in the future"
             f"{hint if seconds > 10**11 else f' ({utc(seconds)})'}; no run would export "
-            f"anything until then: {FIX}"
+            f"anything until then: {_fix(stream)}"
         )
         raise StateError(msg)
     return seconds
 
 
-def _written_ids(value: Any, position: int) -> dict[str, Any] | None:
+def _written_ids(value: Any, position: int, key: str) -> dict[str, Any] | None:
     """`written_ids` as this tap writes it, for the bookmark's second; None if it is not."""
-    if not isinstance(value, dict) or as_integer(value.get("generated_timestamp")) != position:
+    if not isinstance(value, dict) or as_integer(value.get(key)) != position:
         return None
     ids = value.get("ids")
     if not isinstance(ids, list) or any(as_integer(i) is None for i in ids):
         return None
-    written: dict[str, Any] = {"generated_timestamp": position, "ids": [as_integer(i) for i in ids]}
+    written: dict[str, Any] = {key: position, "ids": [as_integer(i) for i in ids]}
     cursor = value.get("cursor")
     if cursor is not None:
         if not isinstance(cursor, str) or not cursor.strip():

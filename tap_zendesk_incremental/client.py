@@ -37,7 +37,7 @@ from tap_zendesk_incremental.conform import (
     new_fields,
     with_new_fields,
 )
-from tap_zendesk_incremental.ratelimit import MAX_RESET_WAIT, Pacer, retry_after
+from tap_zendesk_incremental.ratelimit import MAX_RESET_WAIT, retry_after
 from tap_zendesk_incremental.typed import PageDecoder
 
 if TYPE_CHECKING:
@@ -46,6 +46,8 @@ if TYPE_CHECKING:
     from backoff.types import Details
     from requests.auth import AuthBase
     from singer_sdk.helpers.types import Context
+
+    from tap_zendesk_incremental.ratelimit import Pacer
 
 # What a retry can cure: the SDK's own list of transient failures.
 TRANSIENT_ERRORS = (
@@ -142,10 +144,15 @@ class ZendeskStream(RESTStream[Any]):
     # SDK log lines demoted to DEBUG. The tap ends a failed run with its own one-line error
     # (tap.py): the SDK's generic line about the same failure would be a second ERROR line.
     debug_only_messages: tuple[str, ...] = ("An unhandled error occurred while syncing",)
+    items_key = "tickets"  # the array of this stream's export pages
+
+    @property
+    def pacer(self) -> Pacer:
+        """The tap's one pacer: every incremental export of an account shares one budget."""
+        return self._tap.pacer  # type: ignore[attr-defined,no-any-return]
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.pacer = Pacer(int(self.config.get("max_requests_per_minute") or 10), announce=self.log)
         self.retries = 0
         self.rate_limited = 0
         self.declared = frozenset(self.schema["properties"])
@@ -305,12 +312,12 @@ class ZendeskStream(RESTStream[Any]):
         decoder = self._page_decoder
         if decoder is None or decoder.schema is not self.schema:  # new: a field was announced
             added = (self.replication_key,) if self.replication_key else ()
-            decoder = self._page_decoder = PageDecoder(self.schema, added)
+            decoder = self._page_decoder = PageDecoder(self.schema, added, self.items_key)
         page = decoder.decode(response.content)
-        if page is not None and isinstance(page.get("tickets"), list):
+        if page is not None and isinstance(page.get(self.items_key), list):
             self.fitting_page = page
             return page
-        return responses.decode_page(response)
+        return responses.decode_page(response, self.items_key)
 
     def keep_declared_fields(self, record: dict[str, Any]) -> None:
         """Make the record fit the SCHEMA this stream sent (see conform.py and the README).

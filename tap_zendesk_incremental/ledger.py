@@ -1,4 +1,4 @@
-"""The ticket versions already written for the export's newest second, mirrored into STATE.
+"""The items (ticket versions, events) already written for the export's newest second, in STATE.
 
 A time-based page starts at the previous page's position, inclusive, so the tickets of that
 boundary second come twice; so does the bookmark's second at the start of the next run. The ids
@@ -7,6 +7,7 @@ STATE under `written_ids`, for the next run to skip:
 
     {"generated_timestamp": S, "ids": [...]}                    time based
     {"generated_timestamp": S, "ids": [...], "cursor": "..."}   inside a crowded second
+    {"timestamp": S, "ids": [...]}                              ticket events (no cursor)
 
 While a crowded second is read through the cursor export, every ticket of S that comes before
 `cursor` has been written, and `ids` lists only those written that the cursor has not passed
@@ -29,10 +30,11 @@ MAX_LISTED = 2000
 class SecondLedger:
     """Which ticket versions of the newest second were written; the STATE's `written_ids`."""
 
-    def __init__(self, state: dict[str, Any]) -> None:
+    def __init__(self, state: dict[str, Any], timestamp: str = "generated_timestamp") -> None:
         self.state = state  # the stream's STATE, already checked (bookmark.check_state)
+        self.key = timestamp  # the items' second, also its name in `written_ids`
         written = state.get(KEY)
-        self.second: int = written["generated_timestamp"] if written else -1
+        self.second: int = written[timestamp] if written else -1
         self.ids: set[int] = set(written["ids"]) if written else set()
 
     @property
@@ -43,14 +45,14 @@ class SecondLedger:
 
     def seen(self, ticket: dict[str, Any]) -> bool:
         """True for a ticket version (id, generated_timestamp) already written."""
-        return ticket["generated_timestamp"] == self.second and ticket["id"] in self.ids
+        return ticket[self.key] == self.second and ticket["id"] in self.ids
 
     def add(self, ticket: dict[str, Any]) -> None:
         """Remember a ticket version that has just been written."""
-        second, ticket_id = ticket["generated_timestamp"], ticket["id"]
+        second, ticket_id = ticket[self.key], ticket["id"]
         if second > self.second:
             self.second, self.ids = second, {ticket_id}
-            self.state[KEY] = {"generated_timestamp": second, "ids": [ticket_id]}
+            self.state[KEY] = {self.key: second, "ids": [ticket_id]}
         elif second == self.second and ticket_id not in self.ids:
             self.ids.add(ticket_id)
             listed = self.state[KEY]["ids"]
@@ -62,6 +64,11 @@ class SecondLedger:
         if second != self.second:
             self.second, self.ids = second, set()
         written = self.state.get(KEY) or {}
-        earlier = written.get("ids", ()) if written.get("generated_timestamp") == second else ()
+        earlier = written.get("ids", ()) if written.get(self.key) == second else ()
         listed = [i for i in earlier if i not in returned]
-        self.state[KEY] = {"generated_timestamp": second, "ids": listed, "cursor": cursor}
+        self.state[KEY] = {self.key: second, "ids": listed, "cursor": cursor}
+
+    def move_past(self, second: int) -> None:
+        """Nothing of `second` or before is to come (a stalled crowded second given up)."""
+        self.second, self.ids = second + 1, set()
+        self.state[KEY] = {self.key: second + 1, "ids": []}

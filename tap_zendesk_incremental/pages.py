@@ -1,8 +1,10 @@
-"""What one export page proves: its tickets checked one by one, and the fields that move on.
+"""What one export page proves: its items checked one by one, and the fields that move on.
 
-Zendesk's page is trusted for nothing it cannot show. A ticket needs an integer `id` and an
-integer `generated_timestamp` no older than the `start_time` asked for; the page's newest
-`generated_timestamp` is where the export stands after it, and `end_time` is only cross-checked
+The same rules hold for the tickets export and the ticket events export; a `Shape` names what
+differs (the page's array, the item's second, the word for an item). Zendesk's page is trusted
+for nothing it cannot show. An item needs an integer `id` and an integer second (tickets:
+`generated_timestamp`, events: `timestamp`) no older than the `start_time` asked for; the page's
+newest second is where the export stands after it, and `end_time` is only cross-checked
 against it. Every deviation is named once in `problems` (kind -> one example), for one WARNING
 per kind and run; nothing here raises.
 """
@@ -16,7 +18,6 @@ from decimal import Decimal
 from operator import itemgetter
 from typing import Any
 
-_BY_SECOND = itemgetter("generated_timestamp")
 _INTEGER = re.compile(r"^\s*\d+\s*$")
 # A `generated_timestamp` (or a STATE's bookmark) more than this many seconds ahead of our
 # clock cannot be a position: Zendesk never shows the last minute, and clocks are not a day
@@ -27,12 +28,25 @@ FUTURE_SLACK = 86_400
 NEWEST_ALLOWED_AGE = 60
 
 
+@dataclass(frozen=True)
+class Shape:
+    """What an export's pages are made of."""
+
+    items: str  # the page's array
+    timestamp: str  # the item's second: the export's position
+    noun: str  # one item, in messages
+
+
+TICKETS = Shape("tickets", "generated_timestamp", "ticket")
+EVENTS = Shape("ticket_events", "timestamp", "event")
+
+
 @dataclass
 class PageFacts:
     """A page reduced to what the export may rely on."""
 
-    tickets: list[dict[str, Any]]  # usable tickets, sorted by generated_timestamp
-    newest: int | None  # the newest generated_timestamp among them
+    tickets: list[dict[str, Any]]  # usable items (tickets or events), sorted by their second
+    newest: int | None  # the newest second among them
     end_time: int | None  # Zendesk's `end_time` when the tickets back it, else None
     end_of_stream: bool
     after_cursor: str | None
@@ -46,15 +60,21 @@ class PageFacts:
 
 
 def read_page(
-    page: dict[str, Any], start_time: int, *, cursor: bool, now: float | None = None
+    page: dict[str, Any],
+    start_time: int,
+    *,
+    cursor: bool,
+    now: float | None = None,
+    shape: Shape = TICKETS,
 ) -> PageFacts:
     """Check a decoded page requested from `start_time` (time based, or cursor inside it)."""
     problems: dict[str, str] = {}
     clock = int(now if now is not None else time.time())
-    limits = Limits(start_time, clock - NEWEST_ALLOWED_AGE, clock + FUTURE_SLACK, set())
-    tickets = _usable(page["tickets"], limits, problems)
-    tickets.sort(key=_BY_SECOND)  # Zendesk sends them sorted; this makes sure in linear time
-    newest = tickets[-1]["generated_timestamp"] if tickets else None
+    limits = Limits(start_time, clock - NEWEST_ALLOWED_AGE, clock + FUTURE_SLACK, set(), shape)
+    tickets = _usable(page[shape.items], limits, problems)
+    # Zendesk sends them sorted; this makes sure in linear time
+    tickets.sort(key=itemgetter(shape.timestamp))
+    newest = tickets[-1][shape.timestamp] if tickets else None
     end_time = None if cursor else _check_end_time(page, start_time, newest, problems)
     return PageFacts(
         tickets=tickets,
@@ -75,7 +95,8 @@ class Limits:
     start_time: int  # the export filters generated_timestamp >= start_time
     placeable: int  # the newest second Zendesk can have exported by now
     believable: int  # beyond this, a generated_timestamp is no position at all
-    placed: set[int]  # ids of tickets whose unusable timestamp became start_time
+    placed: set[int]  # ids of items whose unusable timestamp became start_time
+    shape: Shape = TICKETS
 
 
 def as_integer(value: object) -> int | None:
@@ -93,11 +114,11 @@ def as_integer(value: object) -> int | None:
 
 def _usable(raw: list[Any], limits: Limits, problems: dict[str, str]) -> list[dict[str, Any]]:
     kept = []
-    start_time, placeable = limits.start_time, limits.placeable
+    start_time, placeable, key = limits.start_time, limits.placeable, limits.shape.timestamp
     for ticket in raw:
         # The fast path: what Zendesk sends, checked without a call per ticket.
         if type(ticket) is dict:
-            ticket_id, second = ticket.get("id"), ticket.get("generated_timestamp")
+            ticket_id, second = ticket.get("id"), ticket.get(key)
             if type(ticket_id) is int and type(second) is int and start_time <= second <= placeable:
                 kept.append(ticket)
                 continue
@@ -107,20 +128,21 @@ def _usable(raw: list[Any], limits: Limits, problems: dict[str, str]) -> list[di
 
 
 def _repair(ticket: object, limits: Limits, problems: dict[str, str]) -> dict[str, Any] | None:
-    """The ticket made usable, or None (left out) with the reason recorded."""
+    """The item made usable, or None (left out) with the reason recorded."""
+    noun, key = limits.shape.noun, limits.shape.timestamp
     if not isinstance(ticket, dict):
         problems.setdefault(
-            "not_object", f"an item that is not a ticket object ({_show(ticket)}): left out"
+            "not_object", f"an item that is not {_a(noun)} object ({_show(ticket)}): left out"
         )
         return None
     ticket_id = as_integer(ticket.get("id"))
     if ticket_id is None:
         problems.setdefault(
-            "no_id", f"a ticket without a usable `id` ({_show(ticket.get('id'))}): left out"
+            "no_id", f"{_a(noun)} without a usable `id` ({_show(ticket.get('id'))}): left out"
         )
         return None
     ticket["id"] = ticket_id
-    sent = ticket.get("generated_timestamp")
+    sent = ticket.get(key)
     second = as_integer(sent)
     start_time = limits.start_time
     if second is None or second > limits.believable:
@@ -128,7 +150,7 @@ def _repair(ticket: object, limits: Limits, problems: dict[str, str]) -> dict[st
         # start_time): the ticket is kept and placed where it cannot be skipped.
         problems.setdefault(
             "bad_timestamp",
-            f"ticket {ticket_id} with an unusable `generated_timestamp` ({_show(sent)}): "
+            f"{noun} {ticket_id} with an unusable `{key}` ({_show(sent)}): "
             f"exported with the page's start_time {start_time} instead",
         )
         second = start_time
@@ -136,18 +158,18 @@ def _repair(ticket: object, limits: Limits, problems: dict[str, str]) -> dict[st
     elif second > limits.placeable:
         problems.setdefault(
             "too_new",
-            f"ticket {ticket_id} with generated_timestamp {second}, within the last minute or "
+            f"{noun} {ticket_id} with {key} {second}, within the last minute or "
             "ahead of this machine's clock (Zendesk exports neither): left for a later run",
         )
         return None
     elif second < start_time:
         problems.setdefault(
             "too_old",
-            f"ticket {ticket_id} with generated_timestamp {second}, older than the start_time "
+            f"{noun} {ticket_id} with {key} {second}, older than the start_time "
             f"{start_time} asked for (already exported): left out",
         )
         return None
-    ticket["generated_timestamp"] = second
+    ticket[key] = second
     return ticket
 
 
@@ -198,6 +220,10 @@ def _cursor(page: dict[str, Any], problems: dict[str, str]) -> str | None:
             "after_cursor", f"an `after_cursor` that is not text ({_show(value)}): not followed"
         )
     return None
+
+
+def _a(noun: str) -> str:
+    return f"an {noun}" if noun[0] in "aeiou" else f"a {noun}"
 
 
 def _show(value: object) -> str:

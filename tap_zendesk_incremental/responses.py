@@ -45,7 +45,7 @@ class BigNumber(str):
     __slots__ = ()
 
 
-def decode_page(response: requests.Response) -> dict[str, Any]:
+def decode_page(response: requests.Response, items: str = "tickets") -> dict[str, Any]:
     """The JSON object of a 2xx export page; anything else is retriable (proxies, cut bodies).
 
     msgspec decodes nearly every page. It refuses two things RFC 8259 allows, a lone UTF-16
@@ -56,7 +56,7 @@ def decode_page(response: requests.Response) -> dict[str, Any]:
         page = _DECODER.decode(response.content)
     except msgspec.DecodeError:
         page = decode_any(response)
-    if not isinstance(page, dict) or not isinstance(page.get("tickets"), list):
+    if not isinstance(page, dict) or not isinstance(page.get(items), list):
         msg = f"Zendesk answered {response.status_code} with {_body_kind(response, page)}"
         raise RetriableAPIError(_locate(msg, response), response)
     return page

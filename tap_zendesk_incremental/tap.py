@@ -22,6 +22,7 @@ from typing_extensions import override
 from tap_zendesk_incremental.bookmark import StateError, check_state
 from tap_zendesk_incremental.client import ZendeskStream, describe_error
 from tap_zendesk_incremental.files import UnreadableFileError, read_json_object
+from tap_zendesk_incremental.ratelimit import Pacer
 from tap_zendesk_incremental.settings import (
     CONFIG_SCHEMA,
     config_problems,
@@ -164,6 +165,13 @@ class TapZendeskIncremental(Tap):
         for level, message in checked.notes:
             self.logger.log(level, "%s", message)
         super().load_state(checked.state)
+
+    @cached_property
+    def pacer(self) -> Pacer:
+        """The one pacer of every stream's requests, retries included: all incremental
+        exports of an account share one budget (10 a minute, 30 with High Volume)."""
+        per_minute = int(self.config.get("max_requests_per_minute") or 10)
+        return Pacer(per_minute, announce=self.logger.info)
 
     @cached_property
     def signals(self) -> DeferredSignals:

@@ -45,15 +45,18 @@ _DECODE_ERRORS = (msgspec.ValidationError, msgspec.DecodeError)
 class PageDecoder:
     """Decodes export pages whose tickets fit `ticket_schema`; None for any other page."""
 
-    def __init__(self, ticket_schema: dict[str, Any], added: tuple[str, ...] = ()) -> None:
-        """`added`: required properties the tap adds itself (Zendesk does not send them)."""
+    def __init__(
+        self, ticket_schema: dict[str, Any], added: tuple[str, ...] = (), items: str = "tickets"
+    ) -> None:
+        """`added`: required properties the tap adds itself (Zendesk does not send them);
+        `items`: the page's array (`tickets`, `ticket_events`)."""
         self.schema = ticket_schema
         self.added = added
         names = iter(range(1_000_000))
         others = [(key, msgspec.Raw, msgspec.UNSET) for key in (*PAGE_KEYS, *SIDELOAD_KEYS)]
         page = msgspec.defstruct(
             "Page",
-            [("tickets", list[_checked(ticket_schema, names, added)]), *others],
+            [(items, list[_checked(ticket_schema, names, added)]), *others],
             forbid_unknown_fields=True,
             kw_only=True,
         )
@@ -92,7 +95,8 @@ def _checked(schema: dict[str, Any], names: Any, added: tuple[str, ...] = ()) ->
                 msgspec.defstruct(
                     f"Checked{next(names)}",
                     fields,
-                    forbid_unknown_fields=True,
+                    # An open object (event child events) takes any other key as it is.
+                    forbid_unknown_fields=not schema.get("additionalProperties"),
                     kw_only=True,
                     gc=False,
                 )
