@@ -280,7 +280,8 @@ def _walk(
             prop = properties.get(key)
             if prop is not None:
                 _walk(item, prop, (*at, "properties", key), full, found)
-            elif item is not None and full not in found:
+            elif item is not None and full not in found and not schema.get("additionalProperties"):
+                # An open object (an event's child events) declares every other key already.
                 found[full] = ((*at, "properties"), key, inferred_schema(item))
     elif isinstance(value, list) and (items := schema.get("items")):
         for item in value:

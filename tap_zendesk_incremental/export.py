@@ -59,7 +59,9 @@ class ExportStream(ZendeskStream):
         self.page: dict[str, Any] = {}  # the page being written, for the child streams
         self.new_items: list[dict[str, Any]] = []  # its items not written before
         self._page_to_share = False
-        self.progress = Progress(per_minute=int(self.config["max_requests_per_minute"]))
+        self.progress = Progress(
+            per_minute=int(self.config["max_requests_per_minute"]), items=f"{self.shape.noun}s"
+        )
         self._decoded: tuple[requests.Response, dict[str, Any] | None] | None = None
         self._requested = ExportPosition(0)
         self._step: Step | None = None
@@ -173,7 +175,7 @@ class ExportStream(ZendeskStream):
         self.warn_once(facts.problems, requested)
         step = self._step = self.plan_step(requested, facts)
         fresh = self.fresh(facts, step)
-        self.page, self.new_items, self._page_to_share = page, fresh, bool(fresh)
+        self.new_items, self._page_to_share = fresh, bool(fresh)
         key = self.shape.timestamp
         for item in fresh:
             self.keep_declared_fields(item)

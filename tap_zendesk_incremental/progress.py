@@ -48,8 +48,10 @@ class Progress:
         per_minute: int = 10,
         clock: Callable[[], float] = time.monotonic,
         wall: Callable[[], float] = time.time,
+        items: str = "tickets",
     ) -> None:
         self.per_minute = per_minute  # the request budget when Zendesk's headers give none
+        self.items = items  # what the export counts: tickets, events
         self.clock, self.wall = clock, wall
         self.started = clock()
         self.pages = 0
@@ -67,7 +69,7 @@ class Progress:
         behind = self.wall() - position
         left = f"{budget.remaining}/{budget.total or '?'}" if budget else "unknown"
         return (
-            f"Page {self.pages}: {self.tickets} tickets so far, position {utc(position)} "
+            f"Page {self.pages}: {self.tickets} {self.items} so far, position {utc(position)} "
             f"({duration(behind)} behind now), rate budget left {left}, "
             f"{self._bound(behind, budget)}"
         )
@@ -92,7 +94,7 @@ class Progress:
     def summary(self, outcome: str, duplicates: int, retries: int, rate_limited: int) -> str:
         """The run in one line; `outcome` is "finished" or "stopped"."""
         return (
-            f"Export {outcome}: {self.tickets} tickets, {self.pages} pages, {duplicates} "
+            f"Export {outcome}: {self.tickets} {self.items}, {self.pages} pages, {duplicates} "
             f"duplicates dropped, {retries} retries, {rate_limited} rate-limited (429), "
             f"{self.clock() - self.started:.1f} seconds"
         )

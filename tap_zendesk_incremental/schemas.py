@@ -160,3 +160,69 @@ TICKET_METRIC_SET = th.PropertiesList(
     ),
     MISMATCHES,
 ).to_dict()
+
+# Ticket events (`/api/v2/incremental/ticket_events`): one update of a ticket each.
+ANY = th.CustomType({})  # a value whose type changes with the field it belongs to
+# A child event is what that update changed. Its keys depend on its kind: a Create or Change
+# names the field it set (`"status": "solved"`) next to `previous_value`; a Comment is the
+# whole comment with `include=comment_events`. The common keys are declared; any other key
+# is kept as it is (`additionalProperties`), so that no target drops or refuses it.
+CHILD_EVENT = th.CustomType(
+    {
+        "type": ["null", "object"],
+        "additionalProperties": True,
+        "properties": {
+            "id": {"type": ["null", "integer"]},
+            "event_type": {"type": ["null", "string"]},
+            "type": {"type": ["null", "string"]},
+            "via": {},
+            "via_reference_id": {"type": ["null", "integer"]},
+            "previous_value": {},
+            "added_tags": {"type": ["null", "array"], "items": {"type": ["null", "string"]}},
+            "removed_tags": {"type": ["null", "array"], "items": {"type": ["null", "string"]}},
+            "comment_present": {"type": ["null", "boolean"]},
+            "comment_public": {"type": ["null", "boolean"]},
+            "author_id": {"type": ["null", "integer"]},
+            "audit_id": {"type": ["null", "integer"]},
+            "body": {"type": ["null", "string"]},
+            "html_body": {"type": ["null", "string"]},
+            "plain_body": {"type": ["null", "string"]},
+            "public": {"type": ["null", "boolean"]},
+            "attachments": {"type": ["null", "array"], "items": {}},
+            "created_at": {"type": ["null", "string"]},
+        },
+    }
+)
+SYSTEM = th.ObjectType(
+    *_props(th.StringType, "client ip_address location"),
+    *_props(th.NumberType, "latitude longitude"),
+)
+TICKET_EVENT = th.PropertiesList(
+    _ID,
+    th.Property(
+        "end_time",
+        th.IntegerType,
+        required=True,
+        nullable=False,
+        description="Export position after this event (Unix seconds): the STATE bookmark.",
+    ),
+    *_props(th.IntegerType, "ticket_id timestamp updater_id"),
+    th.Property("created_at", th.DateTimeType),
+    *_props(th.StringType, "via event_type"),  # `via` is text here ("Web form")
+    th.Property("system", SYSTEM),
+    th.Property("merged_ticket_ids", INTEGER_LIST),
+    th.Property("child_events", th.ArrayType(CHILD_EVENT)),
+    *_props(th.BooleanType, "comment_present comment_public"),  # without comment_events
+    MISMATCHES,
+).to_dict()
+# A comment, from the Comment child event of an event (`include=comment_events`).
+TICKET_COMMENT = th.PropertiesList(
+    _ID,
+    *_props(th.IntegerType, "ticket_id audit_id author_id timestamp via_reference_id"),
+    *_props(th.StringType, "type event_type body html_body plain_body"),
+    th.Property("public", th.BooleanType),
+    th.Property("attachments", th.ArrayType(OPEN_OBJECT)),
+    th.Property("via", VIA),  # an object here, as on a ticket
+    th.Property("created_at", th.DateTimeType),
+    MISMATCHES,
+).to_dict()

@@ -8,12 +8,12 @@ objects. No extra request is made, and `tickets` keeps the only bookmark.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any
 
 from typing_extensions import override
 
 from tap_zendesk_incremental import schemas
-from tap_zendesk_incremental.client import ZendeskStream
+from tap_zendesk_incremental.children import PageChildStream
 from tap_zendesk_incremental.conform import LEFT_OUT
 from tap_zendesk_incremental.streams import TicketsStream
 
@@ -28,22 +28,18 @@ if TYPE_CHECKING:
 REMEMBERED_IDS = 200_000
 
 
-class SideloadStream(ZendeskStream):
-    """Objects of one sideload, each written once per run in its newest version."""
+class SideloadStream(PageChildStream):
+    """Objects of one sideload, each written once per run in its newest version.
+
+    `include` is also the key of the page's array.
+    """
 
     parent_stream_type = TicketsStream
-    selected_by_default = False  # opt in through the catalog (meltano `select`)
-    primary_keys = ("id",)
-    state_partitioning_keys: ClassVar[list[str]] = []  # no per-page state: tickets has it
-    include: ClassVar[str]  # the `include=` name, also the key of the page's array
-    # Synced once per page: the SDK's opening line of each sync would be noise at INFO.
-    debug_only_messages = (*ZendeskStream.debug_only_messages, "Beginning sync of")
 
     def __init__(self, tap: Tap, tickets: TicketsStream) -> None:
-        super().__init__(tap)
+        super().__init__(tap, tickets)
         self.tickets = tickets
         self.written: dict[int, str] = {}  # id -> updated_at of the version written
-        self.schema_written = False
 
     @override
     def get_records(self, context: Context | None) -> Iterable[dict[str, Any]]:
@@ -74,23 +70,6 @@ class SideloadStream(ZendeskStream):
         if len(self.written) > REMEMBERED_IDS:
             del self.written[next(iter(self.written))]
         return True
-
-    @override
-    def _write_schema_message(self) -> None:
-        # The SDK syncs a child once per parent context (here: per page); one SCHEMA per run is
-        # enough, and some targets flush their batches on every SCHEMA.
-        if not self.schema_written:
-            self.schema_written = True
-            super()._write_schema_message()
-
-    @override
-    def get_new_paginator(self) -> None:
-        return None
-
-    @property
-    @override
-    def url_base(self) -> str:
-        return self.tickets.url_base
 
 
 class UsersStream(SideloadStream):

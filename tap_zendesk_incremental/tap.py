@@ -21,6 +21,7 @@ from typing_extensions import override
 
 from tap_zendesk_incremental.bookmark import StateError, check_state
 from tap_zendesk_incremental.client import ZendeskStream, describe_error
+from tap_zendesk_incremental.events import TicketCommentsStream, TicketEventsStream
 from tap_zendesk_incremental.files import UnreadableFileError, read_json_object
 from tap_zendesk_incremental.ratelimit import Pacer
 from tap_zendesk_incremental.settings import (
@@ -140,7 +141,13 @@ class TapZendeskIncremental(Tap):
     def discover_streams(self) -> list[ZendeskStream]:
         tickets = TicketsStream(self)
         sideloads = (UsersStream, GroupsStream, OrganizationsStream, TicketMetricSetsStream)
-        return [tickets, *(stream(self, tickets) for stream in sideloads)]
+        events = TicketEventsStream(self)
+        return [
+            tickets,
+            *(stream(self, tickets) for stream in sideloads),
+            events,
+            TicketCommentsStream(self, events),
+        ]
 
     @override
     def _validate_config(self, *, raise_errors: bool = True) -> list[str]:

@@ -54,6 +54,7 @@ class Faults:
     forbidden: bool = False  # every request gets 403 (not an admin, API access off)
     unknown_subdomain: bool = False  # every request gets the plain-text 404 of a free subdomain
     same_second: str = "grow"  # a full one-second page: "grow" (documented) or "stall" (observed)
+    events_same_second: str = "grow"  # the same, for the ticket events export (no cursor there)
     too_recent_status: int = 422  # 422 InvalidValue (older accounts) or 400 StartTimeTooRecent
     # Seconds the server's clock runs behind the client's: a start_time the client thinks is
     # old enough is then "too recent" for the server.
@@ -86,6 +87,7 @@ class Faults:
         """The switches a page's body depends on (the page cache keys on them)."""
         return (
             self.same_second,
+            self.events_same_second,
             self.end_time_fault,
             self.cursor_fault,
             self.served_per_page,

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 from tap_zendesk_incremental.sandbox.api import Api
 from tap_zendesk_incremental.sandbox.data import FIRST_GTS, TicketFactory, row_from_dict
 from tap_zendesk_incremental.sandbox.directory import METRIC_BASE, Directory, People
+from tap_zendesk_incremental.sandbox.events import build_event
 from tap_zendesk_incremental.sandbox.faults import Faults
 from tap_zendesk_incremental.sandbox.httpd import SandboxServer, loopback_host
 from tap_zendesk_incremental.sandbox.store import DerivedView, TicketStore, TicketsView
@@ -35,6 +36,7 @@ class ZendeskSandbox:
     - `faults` (switches, mutable while serving), `fail_next(kind, n)`: what goes wrong.
     - `requests` (a list of `RequestRecord`, clearable), `count_429`: what happened.
     - `same_second_gts`: the second holding the `same_second_tickets` block, if any.
+    - `ticket_events()`: every event (a Create per ticket, a Change per touch or delete).
     """
 
     def __init__(
@@ -142,6 +144,12 @@ class ZendeskSandbox:
     def metric_sets(self) -> Mapping[int, dict[str, Any]]:
         """metric set id -> metric set, one per ticket (`ticket_id` names it)."""
         return DerivedView(self._store, METRIC_BASE, self._people.metric_set)
+
+    def ticket_events(self, *, comments: bool = True) -> list[dict[str, Any]]:
+        """Every event the account has, oldest first, as the export serves it."""
+        with self._store.lock:
+            rows = list(self._store.events.rows)
+        return [build_event(row, self._people, comments=comments) for row in rows]
 
     @property
     def requests(self) -> list[RequestRecord]:

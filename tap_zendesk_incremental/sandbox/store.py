@@ -17,6 +17,7 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from tap_zendesk_incremental.sandbox.data import CHUNK
+from tap_zendesk_incremental.sandbox.events import CHANGE, CREATE, DELETE, EventLog
 
 if TYPE_CHECKING:
     from tap_zendesk_incremental.sandbox.data import Row
@@ -50,10 +51,13 @@ class TicketStore:
         self.max_id = 0
         self._build_chunk = build_chunk
         self._pending: dict[int, list[Position]] = {}  # chunk -> positions not built yet
+        self.events = EventLog()  # the update behind every version the store has held
 
     def plan(self, positions: Iterable[Position]) -> None:
         """Add tickets by position; each chunk of CHUNK ids is built when one is first read."""
+        positions = list(positions)
         with self.lock:
+            self.events.plan(positions)
             for gts, ticket_id in positions:
                 self.rows[ticket_id] = None
                 self.index.append((gts, ticket_id))
@@ -91,6 +95,8 @@ class TicketStore:
             old = self.rows.get(ticket_id)
             if old is not None:
                 del self.index[bisect_left(self.index, (old.gts, ticket_id))]
+            kind = CREATE if ticket_id not in self.rows else DELETE if row.deleted else CHANGE
+            self.events.add(row.gts, ticket_id, kind)
             self.rows[ticket_id] = row
             insort(self.index, (row.gts, ticket_id))
             self.max_id = max(self.max_id, ticket_id)
