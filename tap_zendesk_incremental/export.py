@@ -169,6 +169,7 @@ class ExportStream(ZendeskStream):
             self._step = Step(None, None)
             self.log("Caught up: Zendesk has nothing older than one minute left to export")
             return
+        self.page = page
         facts = pages.read_page(
             page, requested.start_time, cursor=requested.drain, shape=self.shape
         )
