@@ -48,14 +48,20 @@ class LiveTap:
     as behind a target slower than the tap.
     """
 
-    def __init__(self, config: dict[str, Any], folder: Path, *, read: bool = True) -> None:
+    def __init__(
+        self,
+        config: dict[str, Any],
+        folder: Path,
+        *,
+        read: bool = True,
+        args: tuple[str, ...] = (),
+    ) -> None:
         config_file = folder / "config.json"
         config_file.write_text(json.dumps(config))
         self.stderr_file = folder / "stderr.txt"
+        command = [*TAP, "--config", str(config_file), *args]
         with self.stderr_file.open("wb") as stderr:  # a file: a full pipe would stall the tap
-            self.process = subprocess.Popen(
-                [*TAP, "--config", str(config_file)], stdout=subprocess.PIPE, stderr=stderr
-            )
+            self.process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=stderr)
         self.lines: list[bytes] = []
         self.reader = threading.Thread(target=self._read, daemon=True)
         if read:

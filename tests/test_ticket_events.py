@@ -104,7 +104,8 @@ def test_a_second_run_from_the_state_gets_only_the_new_events(sync):
         new = {e["id"] for e in sb.ticket_events()} - before
         second = sync(config, state=first.state, catalog=catalog(config, EVENTS, COMMENTS))
         assert Counter(r["id"] for r in second.records(EVENTS)) == Counter(new)
-        new_comments = {c for c, v in comments_of(sb.ticket_events()).items() if v["audit_id"] in new}
+        comments = comments_of(sb.ticket_events())
+        new_comments = {c for c, v in comments.items() if v["audit_id"] in new}
         assert {r["id"] for r in second.records(COMMENTS)} == new_comments
 
 
