@@ -9,24 +9,14 @@ from collections import Counter
 
 import pytest
 from helpers import config_for, run_cli
+from test_sideloads import catalog
 
 from tap_zendesk_incremental.events import COMMENT_KINDS
 from tap_zendesk_incremental.sandbox import ZendeskSandbox
-from tap_zendesk_incremental.tap import TapZendeskIncremental
 
 EVENTS, COMMENTS = "ticket_events", "ticket_comments"
 CROWDED = 250  # events on one second, more than a page of PER_PAGE
 PER_PAGE = 100
-
-
-def catalog(config: dict, *selected: str) -> dict:
-    """The discovered catalog with exactly these streams selected."""
-    found = TapZendeskIncremental(config=config).catalog_dict
-    for stream in found["streams"]:
-        for entry in stream["metadata"]:
-            if entry["breadcrumb"] == []:
-                entry["metadata"]["selected"] = stream["tap_stream_id"] in selected
-    return found
 
 
 def catalog_args(tmp_path, config: dict, *selected: str) -> tuple[str, ...]:
