@@ -260,6 +260,13 @@ def inferred_schema(value: Any) -> dict[str, Any]:
     return schema
 
 
+def is_open(schema: dict[str, Any]) -> bool:
+    """True for an object that declares any other key with any value (`additionalProperties:
+    {}`, an event's child events): such a key is not new. The SDK's objects say `true`, which
+    JSON Schema reads the same; this tap announces their new keys (flattening makes columns)."""
+    return schema.get("additionalProperties") == {}
+
+
 def new_fields(record: dict[str, Any], schema: dict[str, Any]) -> dict[str, NewField]:
     """Keys with a value that the schema does not declare, at any depth of a declared object.
 
@@ -280,8 +287,7 @@ def _walk(
             prop = properties.get(key)
             if prop is not None:
                 _walk(item, prop, (*at, "properties", key), full, found)
-            elif item is not None and full not in found and not schema.get("additionalProperties"):
-                # An open object (an event's child events) declares every other key already.
+            elif item is not None and full not in found and not is_open(schema):
                 found[full] = ((*at, "properties"), key, inferred_schema(item))
     elif isinstance(value, list) and (items := schema.get("items")):
         for item in value:

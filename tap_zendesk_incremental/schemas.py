@@ -166,11 +166,12 @@ ANY = th.CustomType({})  # a value whose type changes with the field it belongs 
 # A child event is what that update changed. Its keys depend on its kind: a Create or Change
 # names the field it set (`"status": "solved"`) next to `previous_value`; a Comment is the
 # whole comment with `include=comment_events`. The common keys are declared; any other key
-# is kept as it is (`additionalProperties`), so that no target drops or refuses it.
+# is kept as it is (`additionalProperties: {}`: any key, any value; conform.is_open), so that
+# no target drops or refuses it.
 CHILD_EVENT = th.CustomType(
     {
         "type": ["null", "object"],
-        "additionalProperties": True,
+        "additionalProperties": {},
         "properties": {
             "id": {"type": ["null", "integer"]},
             "event_type": {"type": ["null", "string"]},

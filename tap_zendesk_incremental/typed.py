@@ -17,7 +17,7 @@ from typing import Any, Union
 
 import msgspec
 
-from tap_zendesk_incremental.conform import json_types
+from tap_zendesk_incremental.conform import is_open, json_types
 
 # The keys of an export page besides its arrays (time based and cursor based).
 PAGE_KEYS = (
@@ -95,8 +95,7 @@ def _checked(schema: dict[str, Any], names: Any, added: tuple[str, ...] = ()) ->
                 msgspec.defstruct(
                     f"Checked{next(names)}",
                     fields,
-                    # An open object (event child events) takes any other key as it is.
-                    forbid_unknown_fields=not schema.get("additionalProperties"),
+                    forbid_unknown_fields=not is_open(schema),  # open: any other key goes
                     kw_only=True,
                     gc=False,
                 )

@@ -4,7 +4,9 @@ Standard library only. Fetches the time-based export from `start_time`, follows 
 until `end_of_stream`, decodes each page with `json.loads` and writes every ticket as a Singer
 RECORD line (`json.dumps`) to stdout. One keep-alive connection, as the tap's session has.
 
-    python floor.py BASE_URL EMAIL API_TOKEN START_TIME PER_PAGE > /dev/null
+    python floor.py BASE_URL EMAIL API_TOKEN START_TIME PER_PAGE [EXPORT] > /dev/null
+
+EXPORT is `tickets` (default) or `ticket_events`: the export's path and its page's array.
 
 Prints `records pages` to stderr at the end.
 """
@@ -21,18 +23,24 @@ from urllib.parse import urlsplit
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
-EXPORT_PATH = "/api/v2/incremental/tickets"
+EXPORT_PATH = "/api/v2/incremental/{export}"
 
 
 def pages(
-    base_url: str, email: str, api_token: str, start_time: int, per_page: int
+    base_url: str,
+    email: str,
+    api_token: str,
+    start_time: int,
+    per_page: int,
+    export: str = "tickets",
 ) -> Iterator[dict[str, Any]]:
     """Every page of the time-based export from `start_time`, decoded, up to end_of_stream."""
     base = urlsplit(base_url)
     credentials = base64.b64encode(f"{email}/token:{api_token}".encode()).decode()
     headers = {"Authorization": f"Basic {credentials}", "Accept": "application/json"}
     connection = http.client.HTTPConnection(base.hostname or "127.0.0.1", base.port)
-    target = f"{base.path.rstrip('/')}{EXPORT_PATH}?start_time={start_time}&per_page={per_page}"
+    path = f"{base.path.rstrip('/')}{EXPORT_PATH.format(export=export)}"
+    target = f"{path}?start_time={start_time}&per_page={per_page}"
     try:
         while True:
             connection.request("GET", target, headers=headers)
@@ -52,14 +60,15 @@ def pages(
 
 
 def main(argv: list[str]) -> int:
-    base_url, email, api_token, start_time, per_page = argv
+    base_url, email, api_token, start_time, per_page, *rest = argv
+    export = rest[0] if rest else "tickets"
     write = sys.stdout.write
     dumps = json.dumps
     records = count = 0
-    for page in pages(base_url, email, api_token, int(start_time), int(per_page)):
+    for page in pages(base_url, email, api_token, int(start_time), int(per_page), export):
         count += 1
-        for ticket in page["tickets"]:
-            write(dumps({"type": "RECORD", "stream": "tickets", "record": ticket}) + "\n")
+        for item in page[export]:
+            write(dumps({"type": "RECORD", "stream": export, "record": item}) + "\n")
             records += 1
     sys.stdout.flush()
     sys.stderr.write(f"{records} {count}\n")

@@ -106,14 +106,13 @@ def hold_all_pages(sandbox: Any) -> bool:
     return True
 
 
-def warm_up(sandbox: Any) -> int:
+def warm_up(sandbox: Any, export: str = "tickets") -> int:
     """Fetch every page once, in this process, so the sandbox has encoded them; returns pages."""
-    return sum(
-        1 for _ in floor.pages(sandbox.url, sandbox.email, sandbox.api_token, START_TIME, PER_PAGE)
-    )
+    credentials = (sandbox.url, sandbox.email, sandbox.api_token)
+    return sum(1 for _ in floor.pages(*credentials, START_TIME, PER_PAGE, export))
 
 
-def tap_command(config: Path) -> list[str]:
+def tap_command(config: Path, catalog: Path | None = None) -> list[str]:
     """The tap installed next to this interpreter, as a user runs it.
 
     Not `python -m`: that puts the working directory first on sys.path, so from the repository
@@ -121,10 +120,11 @@ def tap_command(config: Path) -> list[str]:
     """
     installed = shutil.which("tap-zendesk-incremental", path=str(Path(sys.executable).parent))
     launcher = [installed] if installed else [sys.executable, "-m", "tap_zendesk_incremental"]
-    return [*launcher, "--config", str(config)]
+    selection = ["--catalog", str(catalog)] if catalog else []
+    return [*launcher, *selection, "--config", str(config)]
 
 
-def floor_command(sandbox: Any) -> list[str]:
+def floor_command(sandbox: Any, export: str = "tickets") -> list[str]:
     """The standard-library floor over the same export pages."""
     return [
         sys.executable,
@@ -134,6 +134,7 @@ def floor_command(sandbox: Any) -> list[str]:
         sandbox.api_token,
         str(START_TIME),
         str(PER_PAGE),
+        export,
     ]
 
 

@@ -2,6 +2,7 @@
 
     python tests/benchmarks/run.py [--tickets 20000,200000] [--repeat 1] [--seed 7]
                                    [--also DIR ...] [--count-all] [--no-json]
+                                   [--events 200000]
 
 For each size: a sandbox with that many tickets (pages encoded once and served from memory,
 warmed by an untimed pass), then, alternating `--repeat` times, the floor (`floor.py`) and the
@@ -10,6 +11,9 @@ The tap's peak RSS and CPU time come from its own rusage (wait4); its requests f
 sandbox's request log. One more tap run at the first size (or every size with
 `--count-all`) captures stdout to count STATE messages and check each ticket came once.
 `--also DIR` times another copy of the tap package side by side, in the same alternation.
+`--events N,...` measures the ticket event export too, at these sizes: a sandbox of N tickets
+holds N events (a Create each); the floor reads the same event pages, the tap runs with only
+`ticket_events` selected. `--tickets ''` skips the tickets sizes.
 Prints a table and writes it as JSON to tests/benchmarks/results/<UTC timestamp>.json.
 """
 
@@ -43,6 +47,7 @@ from harness import (
 )
 
 from tap_zendesk_incremental.sandbox import ZendeskSandbox
+from tap_zendesk_incremental.tap import TapZendeskIncremental
 
 RATIO_MEANING = (
     "ratio = tap seconds / floor seconds, wall clock, process start to exit "
@@ -53,7 +58,7 @@ RATIO_MEANING = (
 def sizes(text: str) -> list[int]:
     """`20000,200000` -> [20000, 200000]."""
     values = [int(part.replace("_", "")) for part in text.split(",") if part.strip()]
-    if not values or min(values) <= 0:
+    if values and min(values) <= 0:
         msg = "give ticket counts above 0, comma separated"
         raise argparse.ArgumentTypeError(msg)
     return values
@@ -62,6 +67,7 @@ def sizes(text: str) -> list[int]:
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--tickets", type=sizes, default=[20_000, 200_000], help="sizes")
+    parser.add_argument("--events", type=sizes, default=[], help="ticket event export sizes")
     parser.add_argument("--repeat", type=int, default=1, help="timed runs per size (best kept)")
     parser.add_argument("--seed", type=int, default=7, help="sandbox data seed")
     parser.add_argument(
@@ -106,9 +112,23 @@ def taps_to_time(also: list[Path]) -> list[Tap]:
     return taps
 
 
-def measure_size(tickets: int, args: argparse.Namespace, *, count: bool) -> list[dict[str, Any]]:
+def events_catalog(config: Path, directory: Path) -> Path:
+    """A catalog selecting only `ticket_events`."""
+    found = TapZendeskIncremental(config=json.loads(config.read_text())).catalog_dict
+    for stream in found["streams"]:
+        for entry in stream["metadata"]:
+            if entry["breadcrumb"] == []:
+                entry["metadata"]["selected"] = stream["tap_stream_id"] == "ticket_events"
+    path = directory / "catalog.json"
+    path.write_text(json.dumps(found))
+    return path
+
+
+def measure_size(
+    tickets: int, args: argparse.Namespace, *, count: bool, export: str = "tickets"
+) -> list[dict[str, Any]]:
     """Floor and tap(s) at one size, on one sandbox whose pages are already encoded."""
-    print(f"-- {tickets:,} tickets: building the sandbox", file=sys.stderr, flush=True)
+    print(f"-- {tickets:,} {export}: building the sandbox", file=sys.stderr, flush=True)
     taps = taps_to_time(args.also)
     floors: list[Measured] = []
     with (
@@ -116,9 +136,10 @@ def measure_size(tickets: int, args: argparse.Namespace, *, count: bool) -> list
         tempfile.TemporaryDirectory() as scratch,
     ):
         config = write_config(sandbox, Path(scratch))
+        catalog = events_catalog(config, Path(scratch)) if export != "tickets" else None
         cached = hold_all_pages(sandbox)
         # Untimed: every page into the sandbox's cache, both programs' files into the OS's.
-        warm_up(sandbox)
+        warm_up(sandbox, export)
         check(run_measured([sys.executable, "-c", "import json, http.client"]), "python")
         for tap in taps:
             about = [*tap_command(config)[:-2], "--about"]
@@ -126,10 +147,11 @@ def measure_size(tickets: int, args: argparse.Namespace, *, count: bool) -> list
 
         for attempt in range(args.repeat):
             print(f"   timed run {attempt + 1}/{args.repeat}", file=sys.stderr, flush=True)
-            floors.append(check(run_measured(floor_command(sandbox)), "floor"))
+            floors.append(check(run_measured(floor_command(sandbox, export)), "floor"))
             for tap in taps:
                 before = len(sandbox.requests)
-                tap.runs.append(check(run_measured(tap_command(config), env=tap.env), tap.label))
+                command = tap_command(config, catalog)
+                tap.runs.append(check(run_measured(command, env=tap.env), tap.label))
                 sent = sandbox.requests[before:]
                 tap.requests.append(len(sent))
                 distinct = {(r.path, tuple(sorted(r.params.items()))) for r in sent}
@@ -139,7 +161,7 @@ def measure_size(tickets: int, args: argparse.Namespace, *, count: bool) -> list
             print("   counting messages", file=sys.stderr, flush=True)
             for tap in taps:
                 with tempfile.TemporaryFile() as output:
-                    command = tap_command(config)
+                    command = tap_command(config, catalog)
                     check(run_measured(command, stdout=output, env=tap.env), tap.label)
                     output.seek(0)
                     tap.messages = count_messages(output)
@@ -153,7 +175,8 @@ def measure_size(tickets: int, args: argparse.Namespace, *, count: bool) -> list
             {
                 "tap": tap.label,
                 "tap_pythonpath": tap.env["PYTHONPATH"] if tap.env else None,
-                "tickets": tickets,
+                "export": export,
+                "tickets": tickets,  # = events with `export` ticket_events
                 "pages": pages,
                 "page_cache_holds_all": cached,
                 "floor_records": floor_records,
@@ -180,7 +203,8 @@ def measure_size(tickets: int, args: argparse.Namespace, *, count: bool) -> list
 
 COLUMNS = (
     ("tap", "tap", "{}"),
-    ("tickets", "tickets", "{:,}"),
+    ("export", "export", "{}"),
+    ("records", "tickets", "{:,}"),
     ("pages", "pages", "{:,}"),
     ("floor s", "floor_seconds", "{:.2f}"),
     ("floor rec/s", "floor_records_per_second", "{:,}"),
@@ -221,6 +245,13 @@ def main(argv: list[str] | None = None) -> int:
         for index, tickets in enumerate(args.tickets)
         for row in measure_size(tickets, args, count=args.count_all or index == 0)
     ]
+    rows += [
+        row
+        for index, events in enumerate(args.events)
+        for row in measure_size(
+            events, args, count=args.count_all or index == 0, export="ticket_events"
+        )
+    ]
     result = {
         "timestamp": timestamp(),
         "git": git_info(),
@@ -231,22 +262,22 @@ def main(argv: list[str] | None = None) -> int:
     }
     print(table(rows))
     print(RATIO_MEANING)
-    for label in dict.fromkeys(row["tap"] for row in rows):
-        mine = [row for row in rows if row["tap"] == label]
+    for label, export in dict.fromkeys((row["tap"], row["export"]) for row in rows):
+        mine = [row for row in rows if row["tap"] == label and row["export"] == export]
         first, last = mine[0], mine[-1]
         if last is not first:
             growth = last["tap_peak_rss_mib"] - first["tap_peak_rss_mib"]
             print(
                 f"{label}: peak RSS {first['tap_peak_rss_mib']:.1f} MiB at {first['tickets']:,}"
-                f" -> {last['tap_peak_rss_mib']:.1f} MiB at {last['tickets']:,} tickets"
+                f" -> {last['tap_peak_rss_mib']:.1f} MiB at {last['tickets']:,} {export}"
                 f" ({growth:+.1f})"
             )
         for row in mine:
             if messages := row["messages"]:
                 once = messages["records"] == messages["unique_ids"] == row["tickets"]
                 print(
-                    f"{label}: {row['tickets']:,} tickets: messages {messages['by_type']}; "
-                    f"each ticket exactly once: {'yes' if once else 'NO'}"
+                    f"{label}: {row['tickets']:,} {export}: messages {messages['by_type']}; "
+                    f"each exactly once: {'yes' if once else 'NO'}"
                 )
     changed = result["git"]["uncommitted"]
     print(f"commit {result['git']['commit'][:12]}", end="")
