@@ -124,3 +124,32 @@ def test_malformed_written_ids_are_dropped_with_a_warning(written):
     checked = check_state(state, now=NOW)
     assert "written_ids" not in checked.state["bookmarks"]["tickets"]
     assert [level for level, _ in checked.notes] == [logging.WARNING]
+
+
+def events_state(**stream) -> dict:
+    return {"bookmarks": {"ticket_events": stream}}
+
+
+def test_the_events_bookmark_is_checked_like_the_tickets_one_with_its_own_written_ids():
+    written = {"timestamp": JAN_2024, "ids": [7, "8"]}
+    state = events_state(replication_key_value=str(JAN_2024), written_ids=written)
+    stream = check_state(state, now=NOW).state["bookmarks"]["ticket_events"]
+    assert stream == {
+        "replication_key": "end_time",
+        "replication_key_value": JAN_2024,
+        "written_ids": {"timestamp": JAN_2024, "ids": [7, 8]},
+    }
+
+
+def test_events_written_ids_named_as_for_tickets_are_dropped_with_a_warning():
+    written = {"generated_timestamp": JAN_2024, "ids": [7]}
+    state = events_state(replication_key_value=JAN_2024, written_ids=written)
+    checked = check_state(state, now=NOW)
+    assert "written_ids" not in checked.state["bookmarks"]["ticket_events"]
+    assert [level for level, _ in checked.notes] == [logging.WARNING]
+    assert "ticket_events of" in checked.notes[0][1]
+
+
+def test_an_events_bookmark_in_milliseconds_is_refused_naming_the_stream():
+    with pytest.raises(StateError, match=r"ticket_events bookmark .* in the future"):
+        check_state(events_state(replication_key_value=JAN_2024 * 1000), now=NOW)

@@ -13,6 +13,7 @@ from test_sideloads import catalog
 
 from tap_zendesk_incremental.events import COMMENT_KINDS
 from tap_zendesk_incremental.sandbox import ZendeskSandbox
+from tap_zendesk_incremental.tap import TapZendeskIncremental
 
 EVENTS, COMMENTS = "ticket_events", "ticket_comments"
 CROWDED = 250  # events on one second, more than a page of PER_PAGE
@@ -170,3 +171,9 @@ def test_a_value_of_another_type_is_repaired_and_counted(tmp_path):
         assert len(counted) == 1
         assert "WARNING" in counted[0]
         assert "Traceback" not in run.stderr
+
+
+def test_every_stream_is_paced_by_the_taps_one_pacer(sb):
+    tap = TapZendeskIncremental(config=config_for(sb))
+    pacers = {id(stream.pacer) for stream in tap.streams.values()}
+    assert pacers == {id(tap.pacer)}
