@@ -76,6 +76,9 @@ class Record(msgspec.Struct, kw_only=True, gc=False):
     def __len__(self) -> int:
         return sum(1 for _ in self)
 
+    def __bool__(self) -> bool:
+        return True  # never empty (`id` is required); the SDK tests each record's truth
+
     def get(self, key: str, default: Any = None) -> Any:
         value = getattr(self, key, _UNSET) if key in self.__struct_fields__ else _UNSET
         return default if value is _UNSET else value
