@@ -23,6 +23,7 @@ from singer_sdk.exceptions import FatalAPIError, RetriableAPIError
 from singer_sdk.helpers._catalog import pop_deselected_record_properties
 from singer_sdk.helpers._util import utc_now
 from singer_sdk.helpers.conform import TypeConformanceLevel
+from singer_sdk.mapper import SameRecordTransform
 from singer_sdk.streams import RESTStream
 from typing_extensions import override
 from urllib3.exceptions import NameResolutionError, NewConnectionError
@@ -306,13 +307,24 @@ class ZendeskStream(RESTStream[Any]):
                 time_extracted=utc_now(),
             )
 
+    @cached_property
+    def writes_records_as_is(self) -> bool:
+        """True when each record is written as the stream yields it: nothing deselected, no
+        stream map, no flattening. Its records may then be typed Structs (typed.Record)."""
+        return self.prunes_nothing and all(
+            type(stream_map) is SameRecordTransform and not stream_map.flattening_enabled
+            for stream_map in self.stream_maps
+        )
+
     def decode_page(self, response: requests.Response) -> dict[str, Any]:
         """A 2xx export page: checked in C when every ticket fits the schema (typed.py),
         else decoded as any JSON (responses.py) and checked record by record."""
         decoder = self._page_decoder
         if decoder is None or decoder.schema is not self.schema:  # new: a field was announced
             added = (self.replication_key,) if self.replication_key else ()
-            decoder = self._page_decoder = PageDecoder(self.schema, added, self.items_key)
+            records = self.writes_records_as_is
+            decoder = PageDecoder(self.schema, added, records=records, items=self.items_key)
+            self._page_decoder = decoder
         page = decoder.decode(response.content)
         if page is not None and isinstance(page.get(self.items_key), list):
             self.fitting_page = page

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from operator import itemgetter
@@ -117,7 +118,7 @@ def _usable(raw: list[Any], limits: Limits, problems: dict[str, str]) -> list[di
     start_time, placeable, key = limits.start_time, limits.placeable, limits.shape.timestamp
     for ticket in raw:
         # The fast path: what Zendesk sends, checked without a call per ticket.
-        if type(ticket) is dict:
+        if isinstance(ticket, Mapping):
             ticket_id, second = ticket.get("id"), ticket.get(key)
             if type(ticket_id) is int and type(second) is int and start_time <= second <= placeable:
                 kept.append(ticket)
@@ -130,7 +131,7 @@ def _usable(raw: list[Any], limits: Limits, problems: dict[str, str]) -> list[di
 def _repair(ticket: object, limits: Limits, problems: dict[str, str]) -> dict[str, Any] | None:
     """The item made usable, or None (left out) with the reason recorded."""
     noun, key = limits.shape.noun, limits.shape.timestamp
-    if not isinstance(ticket, dict):
+    if not isinstance(ticket, Mapping):
         problems.setdefault(
             "not_object", f"an item that is not {_a(noun)} object ({_show(ticket)}): left out"
         )

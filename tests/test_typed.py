@@ -7,10 +7,17 @@ import pytest
 
 from tap_zendesk_incremental.sandbox import generate_tickets
 from tap_zendesk_incremental.schemas import TICKET
-from tap_zendesk_incremental.typed import PageDecoder
+from tap_zendesk_incremental.typed import PageDecoder, Record
 
 TICKETS = generate_tickets(30, seed=2)
 DECODER = PageDecoder(TICKET, added=("end_time",))
+RECORDS = PageDecoder(TICKET, added=("end_time",), records=True)  # tickets kept as Structs
+
+
+@pytest.fixture(params=["dicts", "records"])
+def decoder(request: pytest.FixtureRequest) -> PageDecoder:
+    """Both forms of the fast path refuse the same pages."""
+    return DECODER if request.param == "dicts" else RECORDS
 
 
 def page(*tickets: dict, **keys: object) -> bytes:
@@ -63,22 +70,22 @@ def test_integers_stay_integers_in_number_fields():
         ("id", None),
     ],
 )
-def test_a_value_of_another_type_sends_the_page_to_the_record_by_record_path(path, value):
-    assert DECODER.decode(page(TICKETS[0], with_value(path, value))) is None
+def test_a_value_of_another_type_sends_the_page_to_the_record_by_record_path(path, value, decoder):
+    assert decoder.decode(page(TICKETS[0], with_value(path, value))) is None
 
 
 @pytest.mark.parametrize(
     "path", ["new_field", "via.source.new_key", "satisfaction_rating.new_key", "custom_fields.0.x"]
 )
-def test_a_key_the_schema_lacks_at_any_depth_sends_the_page_to_that_path(path):
+def test_a_key_the_schema_lacks_at_any_depth_sends_the_page_to_that_path(path, decoder):
     # The values decoder would drop it silently: the record-by-record path keeps it.
-    assert DECODER.decode(page(with_value(path, 1))) is None
+    assert decoder.decode(page(with_value(path, 1))) is None
 
 
-def test_a_ticket_without_its_required_id_sends_the_page_to_that_path():
+def test_a_ticket_without_its_required_id_sends_the_page_to_that_path(decoder):
     ticket = dict(TICKETS[0])
     del ticket["id"]
-    assert DECODER.decode(page(ticket)) is None
+    assert decoder.decode(page(ticket)) is None
 
 
 def test_a_required_field_the_tap_adds_itself_is_not_expected_from_zendesk():
@@ -90,8 +97,8 @@ def test_an_open_object_takes_any_keys():
     assert DECODER.decode(page(with_value("via.source.from.formatted_phone", "+1 555"))) is not None
 
 
-def test_an_unknown_page_key_sends_the_page_to_that_path():
-    assert DECODER.decode(page(TICKETS[0], sequence_id=4)) is None
+def test_an_unknown_page_key_sends_the_page_to_that_path(decoder):
+    assert decoder.decode(page(TICKETS[0], sequence_id=4)) is None
 
 
 def test_sideloads_beside_the_tickets_are_decoded_as_they_are():
@@ -102,5 +109,51 @@ def test_sideloads_beside_the_tickets_are_decoded_as_they_are():
 @pytest.mark.parametrize(
     "body", [b'{"tickets": [{"id": 1, "subject": "\\ud83d"}]}', b"<html>", b""]
 )
-def test_json_msgspec_refuses_and_non_json_send_the_page_to_that_path(body):
-    assert DECODER.decode(body) is None
+def test_json_msgspec_refuses_and_non_json_send_the_page_to_that_path(body, decoder):
+    assert decoder.decode(body) is None
+
+
+def as_json(value: object) -> object:
+    """What the SDK's msgspec writer makes of a value, read back."""
+    return msgspec.json.decode(msgspec.json.encode(value))
+
+
+def test_records_are_written_as_the_json_they_were_decoded_from():
+    body = page(*TICKETS, with_value("via.source.rel", None), end_time=5, count=31)
+    assert as_json(RECORDS.decode(body)) == msgspec.json.decode(body)
+
+
+def test_a_key_absent_from_a_ticket_stays_absent_in_its_record():
+    ticket = {"id": 5, "generated_timestamp": 9}
+    record = RECORDS.decode(page(ticket))["tickets"][0]
+    assert as_json(record) == ticket
+    assert "subject" not in record
+    assert list(record) == ["id", "generated_timestamp"]
+
+
+def test_a_record_reads_and_writes_like_a_dict():
+    body = page({"id": 5, "generated_timestamp": 9, "subject": None})
+    record = RECORDS.decode(body)["tickets"][0]
+    assert isinstance(record, Record)
+    assert record["id"] == 5
+    assert record.get("subject", "default") is None
+    assert record.get("status", "absent") == "absent"
+    record["end_time"] = 12
+    assert record["end_time"] == 12
+    assert "end_time" in record
+    with pytest.raises(KeyError):
+        record["status"]  # absent, as in a dict
+    with pytest.raises(KeyError):
+        record["not_a_field"]
+
+
+def test_sideloads_beside_records_are_plain_objects():
+    body = page(TICKETS[0], users=[{"id": "odd", "extra": 1}])
+    assert RECORDS.decode(body)["users"] == [{"id": "odd", "extra": 1}]
+
+
+def test_a_schema_field_named_like_a_dict_method_gets_plain_dicts():
+    properties = {**TICKET["properties"], "items": {"type": ["null", "string"]}}
+    schema = {**TICKET, "properties": properties}
+    decoded = PageDecoder(schema, added=("end_time",), records=True).decode(page(TICKETS[0]))
+    assert type(decoded["tickets"][0]) is dict
