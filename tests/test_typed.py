@@ -6,7 +6,7 @@ import msgspec
 import pytest
 
 from tap_zendesk_incremental.sandbox import generate_tickets
-from tap_zendesk_incremental.schemas import TICKET
+from tap_zendesk_incremental.schemas import TICKET, TICKET_EVENT
 from tap_zendesk_incremental.typed import PageDecoder, Record
 
 TICKETS = generate_tickets(30, seed=2)
@@ -157,3 +157,17 @@ def test_a_schema_field_named_like_a_dict_method_gets_plain_dicts():
     schema = {**TICKET, "properties": properties}
     decoded = PageDecoder(schema, added=("end_time",), records=True).decode(page(TICKETS[0]))
     assert type(decoded["tickets"][0]) is dict
+
+
+def test_an_open_child_event_keeps_every_key_and_its_page_stays_plain_dicts():
+    events = PageDecoder(TICKET_EVENT, added=("end_time",), records=True, items="ticket_events")
+    change = {"id": 2, "event_type": "Change", "status": "solved", "previous_value": "open"}
+    event = {"id": 1, "ticket_id": 9, "timestamp": 1_704_067_200, "child_events": [change]}
+    body = msgspec.json.encode({"ticket_events": [event], "end_of_stream": True})
+    decoded = events.decode(body)
+    assert not events.records  # a Struct would drop `status`
+    assert decoded is not None
+    assert decoded["ticket_events"][0]["child_events"] == [change]
+    # A key the event itself does not declare still sends the page to the careful path.
+    unknown = msgspec.json.encode({"ticket_events": [{**event, "new": 1}], "end_of_stream": True})
+    assert events.decode(unknown) is None
