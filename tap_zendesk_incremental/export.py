@@ -65,7 +65,7 @@ class ExportStream(ZendeskStream):
         self._decoded: tuple[requests.Response, dict[str, Any] | None] | None = None
         self._requested = ExportPosition(0)
         self._step: Step | None = None
-        self.stall = StallGuard()
+        self.stall = StallGuard(noun=self.shape.noun)
         self.warned: set[str] = set()  # kinds of page problems already logged this run
         self.placed: set[int] = set()  # ids written with the start_time as their position
 

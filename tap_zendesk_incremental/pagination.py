@@ -104,8 +104,9 @@ class ExportStalledError(FatalAPIError):
 class StallGuard:
     """Counts pages in a row that bring nothing new; stops the run at MAX_IDLE_PAGES."""
 
-    def __init__(self, limit: int = MAX_IDLE_PAGES) -> None:
+    def __init__(self, limit: int = MAX_IDLE_PAGES, noun: str = "ticket") -> None:
         self.limit = limit
+        self.noun = noun  # what the export's pages hold: ticket, event
         self.idle: list[str] = []  # what each idle page in a row was
 
     def page(self, second: int, idle: str | None) -> None:
@@ -118,8 +119,8 @@ class StallGuard:
             what = "; ".join(dict.fromkeys(self.idle))
             msg = (
                 f"Zendesk's export stopped moving at {utc(second)} ({second}): {len(self.idle)} "
-                f"pages in a row brought no new ticket ({what}). The STATE stays at that second "
-                "and the next run resumes there; if it happens again, tell Zendesk support"
+                f"pages in a row brought no new {self.noun} ({what}). The STATE stays at that "
+                "second and the next run resumes there; if it happens again, tell Zendesk support"
             )
             raise ExportStalledError(msg)
 

@@ -8,7 +8,7 @@ import time
 from collections import Counter
 
 import pytest
-from helpers import config_for, run_cli
+from helpers import config_for, error_lines, run_cli
 from test_sideloads import catalog
 
 from tap_zendesk_incremental.events import COMMENT_KINDS
@@ -177,3 +177,17 @@ def test_every_stream_is_paced_by_the_taps_one_pacer(sb):
     tap = TapZendeskIncremental(config=config_for(sb))
     pacers = {id(stream.pacer) for stream in tap.streams.values()}
     assert pacers == {id(tap.pacer)}
+
+
+@pytest.mark.parametrize("fault", ["403", "500"])
+def test_a_failing_events_export_ends_in_one_error_line_without_a_secret(fault, tmp_path):
+    with ZendeskSandbox(tickets=200, seed=3, port=0) as sb:
+        sb.fail_next(fault, 1000)
+        config = config_for(sb, per_page=PER_PAGE, max_retry_seconds=1)
+        run = run_cli(config, tmp_path, args=catalog_args(tmp_path, config, EVENTS, COMMENTS))
+        assert run.exit_code == 1
+        assert len(error_lines(run.stderr)) == 1, run.stderr[-2000:]
+        assert "ticket_events" in error_lines(run.stderr)[0]
+        for secret in (sb.api_token, sb.access_token):
+            assert secret not in run.stderr
+            assert secret not in run.stdout
