@@ -424,6 +424,16 @@ _DESCRIPTIONS: tuple[tuple[type[BaseException], str], ...] = (
         "`api_url`, and the network)",
     ),
     (
+        requests.exceptions.ContentDecodingError,
+        "the response from Zendesk{where} could not be decompressed (its Content-Encoding "
+        "names a compression its body does not have: a proxy in between?)",
+    ),
+    (
+        requests.exceptions.ChunkedEncodingError,
+        "the response from Zendesk{where} was cut short (the connection ended before the "
+        "whole body arrived)",
+    ),
+    (
         requests.exceptions.RequestException,
         "the response from Zendesk{where} was cut short ({kind})",
     ),
@@ -467,12 +477,13 @@ def _connect_failure(error: BaseException) -> str:
 
 
 def _location(error: BaseException) -> str:
-    """Host and path (never the query) a redirect pointed to."""
+    """Host and path (never the query) a redirect pointed to, scrubbed like server text."""
     response = getattr(error, "response", None)
     target = urlsplit(response.headers.get("Location", "")) if response is not None else None
     if target is None:
         return "an unknown address"
-    return f"{target.hostname or _host(error).removeprefix(' at ')}{target.path}"
+    where = f"{target.hostname or _host(error).removeprefix(' at ')}{target.path}"
+    return responses.scrub(where, response)
 
 
 def _host(error: BaseException | None) -> str:

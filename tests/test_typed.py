@@ -157,3 +157,8 @@ def test_a_schema_field_named_like_a_dict_method_gets_plain_dicts():
     schema = {**TICKET, "properties": properties}
     decoded = PageDecoder(schema, added=("end_time",), records=True).decode(page(TICKETS[0]))
     assert type(decoded["tickets"][0]) is dict
+
+
+@pytest.mark.parametrize("value", ["from zendesk", {"a": 1}])
+def test_a_schema_mismatches_value_of_another_form_sends_the_page_to_that_path(decoder, value):
+    assert decoder.decode(page(with_value("schema_mismatches", value))) is None
