@@ -42,6 +42,7 @@ PYTHON_TYPES: dict[str, tuple[type, ...]] = {
 }
 _INTEGER = re.compile(r"-?(0|[1-9][0-9]*)")
 _NUMBER = re.compile(r"-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][-+]?[0-9]+)?")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 _UNFIT = object()  # a value that neither fits nor converts, where null is not allowed
 MAX_EXACT_FLOAT = 2**53
 EXAMPLES = 5  # values named in the WARNING
@@ -308,6 +309,26 @@ def _walk(
     elif isinstance(value, list) and (items := schema.get("items")):
         for item in value:
             _walk(item, items, (*at, "items"), f"{name}[]", found)
+
+
+def column_path(field: NewField) -> list[str] | None:
+    """The keys from the record down to a new field, when it lies in objects only (a field
+    inside a list is no column, flattened or not); else None."""
+    at, key, _ = field
+    if "items" in at:
+        return None
+    return [*at[1::2], key]  # ("properties", "via", "properties") -> ["via", key]
+
+
+def refused_name(key: str, separator: str | None) -> bool:
+    """True for a key no column can be named after: empty, blank, control characters, or,
+    when flattening joins keys with `separator`, one holding it (`via__channel` would be the
+    flattened `via.channel`)."""
+    return (
+        not key.strip()
+        or _CONTROL.search(key) is not None
+        or (separator is not None and separator in key)
+    )
 
 
 def with_new_fields(schema: dict[str, Any], new: dict[str, NewField]) -> dict[str, Any]:

@@ -134,8 +134,8 @@ class _Sanitizer:
         """The value fixed; a dict's keys too (a key is a column to a target)."""
         if isinstance(value, dict):
             for key, item in list(value.items()):
-                where = f"{path}.{key}" if path else key
-                fixed = self.text(key, label, where)
+                fixed = self.text(key, label, f"{path}.{key}" if path else key)
+                where = f"{path}.{fixed}" if path else fixed
                 if fixed is not key:
                     del value[key]
                 value[fixed] = self.value(item, label, where)
@@ -153,7 +153,7 @@ class _Sanitizer:
         if value.isascii():
             return value
         if _SURROGATE.search(value):
-            self.changed.append(f"{label} {path}".strip())
+            self.changed.append(f"{label} {_SURROGATE.sub(REPLACEMENT, path)}".strip())
             return _SURROGATE.sub(REPLACEMENT, value)
         if self.bad_bytes and REPLACEMENT in value:
             self.changed.append(f"{label} {path}".strip())
