@@ -32,10 +32,14 @@ from tap_zendesk_incremental import responses
 from tap_zendesk_incremental.conform import (
     OUTCOMES,
     SET_ASIDE,
+    SET_ASIDE_OUTCOME,
     Conformer,
     Mismatches,
     NewField,
+    column_path,
+    keep_aside,
     new_fields,
+    refused_name,
     with_new_fields,
 )
 from tap_zendesk_incremental.ratelimit import MAX_RESET_WAIT, retry_after
@@ -345,11 +349,38 @@ class ZendeskStream(RESTStream[Any]):
         if not self.declared.issuperset(record):
             for name in [name for name in record.keys() - self.declared if record[name] is None]:
                 del record[name]  # null so far: absent says the same
-        if new := new_fields(record, self.schema):
+        if (new := new_fields(record, self.schema)) and (new := self._columns_only(record, new)):
             self._announce(new)
         if not self.conformer.fits(record):
             label = f"{self.name.removesuffix('s')} {record.get('id')}"
             self.conformer.repair(record, label, self.mismatches)
+
+    def _columns_only(
+        self, record: dict[str, Any], new: dict[str, NewField]
+    ) -> dict[str, NewField]:
+        """The new fields that can be columns; the others are set aside in the record.
+
+        A column is a top-level key, or with flattening a key in nested objects too.
+        """
+        flattening = next((m for m in self.stream_maps if m.flattening_enabled), None)
+        options = flattening.flattening_options if flattening is not None else None
+        separator = options.separator if options is not None else None
+        kept = {}
+        for name, field in new.items():
+            path = column_path(field)
+            if path is None or (len(path) > 1 and separator is None):
+                kept[name] = field  # inside a JSON value: any key will do
+            elif refused_name(path[-1], separator):
+                parent = record
+                for key in path[:-1]:
+                    parent = parent[key]
+                keep_aside(record, name, parent.pop(path[-1]))
+                self.mismatches.note(
+                    f"{self.name.removesuffix('s')} {record.get('id')} {name!r}", SET_ASIDE_OUTCOME
+                )
+            else:
+                kept[name] = field
+        return kept
 
     def _announce(self, new: dict[str, NewField]) -> None:
         """Declare new fields, rebuild what depends on the schema, send the new SCHEMA."""
@@ -432,6 +463,16 @@ _DESCRIPTIONS: tuple[tuple[type[BaseException], str], ...] = (
         "`api_url`, and the network)",
     ),
     (
+        requests.exceptions.ContentDecodingError,
+        "the response from Zendesk{where} could not be decompressed (its Content-Encoding "
+        "names a compression its body does not have: a proxy in between?)",
+    ),
+    (
+        requests.exceptions.ChunkedEncodingError,
+        "the response from Zendesk{where} was cut short (the connection ended before the "
+        "whole body arrived)",
+    ),
+    (
         requests.exceptions.RequestException,
         "the response from Zendesk{where} was cut short ({kind})",
     ),
@@ -475,12 +516,13 @@ def _connect_failure(error: BaseException) -> str:
 
 
 def _location(error: BaseException) -> str:
-    """Host and path (never the query) a redirect pointed to."""
+    """Host and path (never the query) a redirect pointed to, scrubbed like server text."""
     response = getattr(error, "response", None)
     target = urlsplit(response.headers.get("Location", "")) if response is not None else None
     if target is None:
         return "an unknown address"
-    return f"{target.hostname or _host(error).removeprefix(' at ')}{target.path}"
+    where = f"{target.hostname or _host(error).removeprefix(' at ')}{target.path}"
+    return responses.scrub(where, response)
 
 
 def _host(error: BaseException | None) -> str:

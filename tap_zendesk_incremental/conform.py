@@ -42,6 +42,7 @@ PYTHON_TYPES: dict[str, tuple[type, ...]] = {
 }
 _INTEGER = re.compile(r"-?(0|[1-9][0-9]*)")
 _NUMBER = re.compile(r"-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][-+]?[0-9]+)?")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 _UNFIT = object()  # a value that neither fits nor converts, where null is not allowed
 MAX_EXACT_FLOAT = 2**53
 EXAMPLES = 5  # values named in the WARNING
@@ -70,8 +71,8 @@ class Mismatches:
     def note(self, where: str, outcome: str) -> None:
         """Count one value: CONVERTED, SET_ASIDE or LEFT_OUT."""
         self.counts[outcome] += 1
-        if len(self.examples) < EXAMPLES:
-            self.examples.append(where)
+        if len(self.examples) < EXAMPLES and where not in self.examples:
+            self.examples.append(where)  # once: a sideload object comes on many pages
 
 
 class Conformer:
@@ -106,8 +107,25 @@ class Conformer:
             if key in record and key != SET_ASIDE:
                 value = repair.value(record[key], prop, key)
                 record[key] = None if value is _UNFIT else value
+        sent = record.get(SET_ASIDE)  # a field of that name from Zendesk itself
+        if sent is not None and not _is_aside(sent):
+            repair.set_aside(sent, SET_ASIDE_SCHEMA, SET_ASIDE)
+            sent = None
         if repair.aside:
-            record[SET_ASIDE] = repair.aside
+            record[SET_ASIDE] = {**(sent or {}), **repair.aside}
+
+
+def keep_aside(record: dict[str, Any], path: str, value: Any) -> None:
+    """Keep `value` as JSON text under the record's `schema_mismatches[path]`."""
+    kept = record.get(SET_ASIDE)
+    if kept is not None and not _is_aside(kept):  # Zendesk's own field of that name
+        kept = {SET_ASIDE: json.dumps(kept, ensure_ascii=False)}
+    record[SET_ASIDE] = {**(kept or {}), path: json.dumps(value, ensure_ascii=False)}
+
+
+def _is_aside(value: Any) -> bool:
+    """True for a value `schema_mismatches` can hold: text by field path."""
+    return type(value) is dict and all(type(item) is str for item in value.values())
 
 
 def _contents_check(schema: dict[str, Any]) -> Any:
@@ -122,6 +140,12 @@ def _contents_check(schema: dict[str, Any]) -> Any:
             or all(
                 type(item) in item_types and (item is None or item_check(item)) for item in value
             )
+        )
+    extra = schema.get("additionalProperties")
+    if not properties and isinstance(extra, dict) and "type" in extra:
+        extra_types = python_types(extra)  # an object of one value type (schema_mismatches)
+        return lambda value: (
+            type(value) is not dict or extra_types.issuperset(map(type, value.values()))
         )
     if properties:
         compiled = {
@@ -292,6 +316,26 @@ def _walk(
     elif isinstance(value, list) and (items := schema.get("items")):
         for item in value:
             _walk(item, items, (*at, "items"), f"{name}[]", found)
+
+
+def column_path(field: NewField) -> list[str] | None:
+    """The keys from the record down to a new field, when it lies in objects only (a field
+    inside a list is no column, flattened or not); else None."""
+    at, key, _ = field
+    if "items" in at:
+        return None
+    return [*at[1::2], key]  # ("properties", "via", "properties") -> ["via", key]
+
+
+def refused_name(key: str, separator: str | None) -> bool:
+    """True for a key no column can be named after: empty, blank, control characters, or,
+    when flattening joins keys with `separator`, one holding it (`via__channel` would be the
+    flattened `via.channel`)."""
+    return (
+        not key.strip()
+        or _CONTROL.search(key) is not None
+        or (separator is not None and separator in key)
+    )
 
 
 def with_new_fields(schema: dict[str, Any], new: dict[str, NewField]) -> dict[str, Any]:

@@ -241,7 +241,7 @@ class ExportStream(ZendeskStream):
                 self.move_bookmark(step.upto)
             self.write_state()
         position = max(self.ledger.second, second)
-        self.log(self.progress.page_done(position, written, self.pacer.limit))
+        self.log(self.progress.page_done(position, written, self.pacer.export_limit))
         self.stall.page(second, idle)
 
     def before_bookmark(

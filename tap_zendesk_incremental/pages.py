@@ -19,6 +19,8 @@ from decimal import Decimal
 from operator import itemgetter
 from typing import Any
 
+from tap_zendesk_incremental.conform import SET_ASIDE, keep_aside
+
 _INTEGER = re.compile(r"^\s*\d+\s*$")
 # A `generated_timestamp` (or a STATE's bookmark) more than this many seconds ahead of our
 # clock cannot be a position: Zendesk never shows the last minute, and clocks are not a day
@@ -146,14 +148,17 @@ def _repair(ticket: object, limits: Limits, problems: dict[str, str]) -> dict[st
     sent = ticket.get(key)
     second = as_integer(sent)
     start_time = limits.start_time
-    if second is None or second > limits.believable:
+    if second is None or second > limits.believable or second <= 0:
         # The earliest second it can belong to (the export filters generated_timestamp >=
         # start_time): the ticket is kept and placed where it cannot be skipped.
         problems.setdefault(
             "bad_timestamp",
             f"{noun} {ticket_id} with an unusable `{key}` ({_show(sent)}): "
-            f"exported with the page's start_time {start_time} instead",
+            f"exported with the page's start_time {start_time} instead, the value sent kept "
+            f"under `{SET_ASIDE}`",
         )
+        if sent is not None:
+            keep_aside(ticket, key, sent)
         second = start_time
         limits.placed.add(ticket_id)
     elif second > limits.placeable:

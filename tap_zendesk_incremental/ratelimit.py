@@ -11,12 +11,18 @@ import math
 import time
 from collections import deque
 from dataclasses import dataclass
+from datetime import timezone
+from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
 
 WINDOW_SECONDS = 60.0  # Zendesk's incremental budget is per minute.
+# Added to the fallback's 60 s: the server counts a request when it arrives, a little after
+# this clock sent it, so a request sent exactly 60 s after the first of ten can still be the
+# eleventh in the server's window (a 429 seen with a sliding-window proxy).
+WINDOW_MARGIN = 1.0
 MAX_RESET_WAIT = 60.0  # A window never lasts longer; bounds a bogus `resets`.
 ANNOUNCE_SECONDS = 5.0  # a wait this long is announced first: a silent minute looks like a hang
 # The header that describes the incremental-export budget itself. The others (`ratelimit-*`,
@@ -77,14 +83,22 @@ def _parse_generic(headers: Mapping[str, str]) -> RateLimit | None:
     return RateLimit(remaining, resets, int(limit) if limit.isdigit() else None)
 
 
-def retry_after(headers: Mapping[str, str]) -> float | None:
-    """Seconds from a `Retry-After: <seconds>` header, or None."""
+def retry_after(headers: Mapping[str, str], now: float | None = None) -> float | None:
+    """Seconds from `Retry-After: <seconds>` or `Retry-After: <HTTP date>`, or None."""
     value = headers.get("Retry-After")
-    try:
-        seconds = float(value) if value is not None else None
-    except ValueError:
+    if value is None:
         return None
-    return None if seconds is None or math.isnan(seconds) else max(seconds, 0.0)
+    try:
+        seconds = float(value)
+    except ValueError:
+        try:
+            moment = parsedate_to_datetime(value)
+        except (TypeError, ValueError, IndexError):
+            return None
+        if moment.tzinfo is None:  # HTTP dates are GMT; a bare one is read so
+            moment = moment.replace(tzinfo=timezone.utc)
+        seconds = moment.timestamp() - (time.time() if now is None else now)
+    return None if math.isnan(seconds) else max(seconds, 0.0)
 
 
 class Pacer:
@@ -123,7 +137,7 @@ class Pacer:
         if limit is not None and limit.remaining <= 0 and self.reset_at is not None:
             wait = self.reset_at - now
         if not self.export_budget_seen and len(self.sent) == self.sent.maxlen:
-            wait = max(wait, self.sent[0] + WINDOW_SECONDS - now)
+            wait = max(wait, self.sent[0] + WINDOW_SECONDS + WINDOW_MARGIN - now)
         return max(0.0, wait)
 
     def before_request(self) -> None:
@@ -135,18 +149,27 @@ class Pacer:
             self.sleep(seconds)
         self.sent.append(self.clock())
 
+    @property
+    def export_limit(self) -> RateLimit | None:
+        """The budget the incremental-export header gave; None until one was seen (another
+        family's header describes a far larger, account-wide budget)."""
+        return self.limit if self.export_budget_seen else None
+
     def describe_wait(self, seconds: float) -> str:
         """How long the next request waits, and why, in one line."""
-        if self.limit is not None:
-            total = f" of {self.limit.total}" if self.limit.total else ""
+        limit = self.limit
+        if limit is not None and limit.remaining <= 0:
+            total = f" of {limit.total}" if limit.total else ""
+            family = "incremental-export" if self.export_budget_seen else "account-wide"
             why = (
-                f"Zendesk says {self.limit.remaining}{total} incremental-export requests are "
-                "left until its window resets"
+                f"Zendesk says {limit.remaining}{total} {family} requests are left until its "
+                "window resets"
             )
         else:
             why = (
                 f"{len(self.sent)} requests sent in the last minute, the most "
-                "`max_requests_per_minute` allows (Zendesk sent no rate-limit header)"
+                "`max_requests_per_minute` allows (Zendesk sent no incremental-export "
+                "rate-limit header)"
             )
         return f"Waiting {seconds:.0f} s for the rate budget: {why}"
 

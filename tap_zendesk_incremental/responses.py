@@ -36,6 +36,7 @@ _SURROGATE = re.compile("[\ud800-\udfff]")
 _NAMED = 5  # ticket fields named in the WARNING about values written in another form
 MASK = "***"
 MIN_SECRET = 4  # shorter strings are not masked: they would mask ordinary words
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 _AUTH_VALUE = re.compile(r"(?i)\b(basic|bearer)\s+[A-Za-z0-9+/=._~-]{6,}")
 
 
@@ -53,8 +54,8 @@ def decode_page(response: requests.Response, items: str = "tickets") -> dict[str
     the standard library, and those values are written as documented (see `decode_any`).
     """
     try:
-        page = _DECODER.decode(response.content)
-    except msgspec.DecodeError:
+        page = _DECODER.decode(_without_bom(response.content))
+    except (msgspec.DecodeError, RecursionError):  # msgspec's nesting limit: RecursionError
         page = decode_any(response)
     if not isinstance(page, dict) or not isinstance(page.get(items), list):
         msg = f"Zendesk answered {response.status_code} with {_body_kind(response, page)}"
@@ -62,37 +63,53 @@ def decode_page(response: requests.Response, items: str = "tickets") -> dict[str
     return page
 
 
+def _without_bom(body: bytes) -> bytes:
+    """The body without a leading UTF-8 byte order mark (RFC 8259 lets a parser ignore it)."""
+    return body[3:] if body.startswith(b"\xef\xbb\xbf") else body
+
+
 def decode_any(response: requests.Response) -> Any:
     """Any RFC 8259 JSON text, or None when the body is not JSON.
 
-    A lone surrogate becomes U+FFFD; a number beyond the double range becomes a `BigNumber`
-    string holding its digits; bytes that are not UTF-8 become U+FFFD. One WARNING names the
-    tickets and fields that changed form.
+    A lone surrogate (in a value or a key) becomes U+FFFD; a number beyond the double range
+    becomes a `BigNumber` string holding its digits; bytes that are not UTF-8 become U+FFFD.
+    One WARNING names the tickets and fields that changed form. JSON nested deeper than the
+    standard library can decode is a `FatalAPIError`: it would fail the same way every run.
     """
-    text = response.content.decode("utf-8", errors="replace")
+    body = _without_bom(response.content)
+    try:
+        text, bad_bytes = body.decode("utf-8"), False
+    except UnicodeDecodeError:
+        text, bad_bytes = body.decode("utf-8", errors="replace"), True
     try:
         document = json.loads(text, parse_float=_finite_or_digits, parse_constant=_not_json)
     except ValueError:  # json.JSONDecodeError, and NaN/Infinity, which JSON does not have
         return None
+    except RecursionError:
+        msg = (
+            f"Zendesk answered {response.status_code} with JSON nested deeper than the tap can "
+            f"decode ({len(body)} bytes): the export cannot go past this page; ask Zendesk "
+            "support about the ticket data on it"
+        )
+        raise FatalAPIError(_locate(msg, response)) from None
     changed: list[str] = []
+    fix = _Sanitizer(changed, bad_bytes)
     if isinstance(document, dict):
         for key, value in document.items():
             if isinstance(value, list):  # tickets and the sideloads: name each object
                 kind = key.removesuffix("s")
                 for obj in value:
                     label = f"{kind} {obj.get('id')}" if isinstance(obj, dict) else key
-                    _sanitize(obj, label, "", changed)
+                    fix.value(obj, label, "")
             else:
-                _sanitize(value, key, "", changed)
-    if changed or REPLACEMENT in text:
+                fix.value(value, key, "")
+    if changed:
         _LOG.warning(
             "Zendesk sent %d values that UTF-8 JSON cannot carry as they came (lone surrogates "
             "written as U+FFFD, numbers beyond the double range as strings of their digits, "
-            "bytes that are not UTF-8 as U+FFFD)%s",
+            "bytes that are not UTF-8 as U+FFFD): %s",
             len(changed),
-            ": " + ", ".join(changed[:_NAMED]) + (" ..." if len(changed) > _NAMED else "")
-            if changed
-            else "",
+            ", ".join(changed[:_NAMED]) + (" ..." if len(changed) > _NAMED else ""),
         )
     return document
 
@@ -106,21 +123,41 @@ def _not_json(constant: str) -> None:
     raise ValueError(constant)
 
 
-def _sanitize(value: Any, label: str, path: str, changed: list[str]) -> Any:
-    """The value with lone surrogates replaced (in place); each changed field noted."""
-    if isinstance(value, dict):
-        for key, item in value.items():
-            value[key] = _sanitize(item, label, f"{path}.{key}" if path else key, changed)
-    elif isinstance(value, list):
-        for index, item in enumerate(value):
-            value[index] = _sanitize(item, label, f"{path}[{index}]", changed)
-    elif isinstance(value, BigNumber):
-        changed.append(f"{label} {path}".strip())
-        return str(value)  # a plain str: the writer encodes no subclass
-    elif isinstance(value, str) and not value.isascii() and _SURROGATE.search(value):
-        changed.append(f"{label} {path}".strip())
-        return _SURROGATE.sub(REPLACEMENT, value)
-    return value
+class _Sanitizer:
+    """Replaces, in place, what UTF-8 JSON cannot carry; notes each field it changed."""
+
+    def __init__(self, changed: list[str], bad_bytes: bool) -> None:  # noqa: FBT001
+        self.changed = changed
+        self.bad_bytes = bad_bytes  # the body held bytes that are not UTF-8 (now U+FFFD)
+
+    def value(self, value: Any, label: str, path: str) -> Any:
+        """The value fixed; a dict's keys too (a key is a column to a target)."""
+        if isinstance(value, dict):
+            for key, item in list(value.items()):
+                fixed = self.text(key, label, f"{path}.{key}" if path else key)
+                where = f"{path}.{fixed}" if path else fixed
+                if fixed is not key:
+                    del value[key]
+                value[fixed] = self.value(item, label, where)
+        elif isinstance(value, list):
+            for index, item in enumerate(value):
+                value[index] = self.value(item, label, f"{path}[{index}]")
+        elif isinstance(value, BigNumber):
+            self.changed.append(f"{label} {path}".strip())
+            return str(value)  # a plain str: the writer encodes no subclass
+        elif isinstance(value, str):
+            return self.text(value, label, path)
+        return value
+
+    def text(self, value: str, label: str, path: str) -> str:
+        if value.isascii():
+            return value
+        if _SURROGATE.search(value):
+            self.changed.append(f"{label} {_SURROGATE.sub(REPLACEMENT, path)}".strip())
+            return _SURROGATE.sub(REPLACEMENT, value)
+        if self.bad_bytes and REPLACEMENT in value:
+            self.changed.append(f"{label} {path}".strip())
+        return value
 
 
 def is_too_recent(response: requests.Response) -> bool:
@@ -153,6 +190,8 @@ def needs_credentials_fix(response: requests.Response) -> bool:
 
 def _fix(response: requests.Response) -> str:
     status = response.status_code
+    if status == HTTPStatus.UNAUTHORIZED and _sent_bearer(response):
+        return "check `access_token` (an OAuth token of an admin, not revoked nor expired)"
     if status == HTTPStatus.UNAUTHORIZED:
         return (
             "check `email` and `api_token` (Admin Center > Apps and integrations > Zendesk API "
@@ -168,6 +207,12 @@ def _fix(response: requests.Response) -> str:
             return "no Zendesk account answers at this address: check `subdomain` (or `api_url`)"
         return "this URL is not a Zendesk export endpoint: check `api_url`"
     return "fix the setting the message names and run again"
+
+
+def _sent_bearer(response: requests.Response) -> bool:
+    request = getattr(response, "request", None)
+    header = str(request.headers.get("Authorization", "")) if request is not None else ""
+    return header.lower().startswith("bearer ")
 
 
 def _summary(response: requests.Response) -> str:
@@ -186,20 +231,33 @@ def _summary(response: requests.Response) -> str:
 
 
 def scrub(text: str, response: requests.Response) -> str:
-    """Server text without the credentials of the request it answers (proxies echo them).
+    """Server text fit for one log line: no credentials (proxies echo them), no line breaks.
 
-    The secrets are read from the request's own Authorization header: the whole value, the
-    Basic credential in base64 and decoded (`email/token:api_token`), the API token alone,
-    the Bearer token. Any other `Basic ...` or `Bearer ...` value is masked as well.
+    The secrets are read from the Authorization header of the request and of any request
+    redirected from: the whole value, the Basic credential in base64 and decoded
+    (`email/token:api_token`), the API token and the Bearer token, each also in base64. Any
+    other `Basic ...` or `Bearer ...` value is masked as well. Control characters (CR, LF,
+    terminal escapes) become spaces, so a server cannot forge log lines.
     """
     for secret in _secrets(response):
         text = text.replace(secret, MASK)
-    return _AUTH_VALUE.sub(rf"\1 {MASK}", text)
+    text = _CONTROL.sub(" ", _AUTH_VALUE.sub(rf"\1 {MASK}", text))
+    return " ".join(text.split()) if "  " in text else text
 
 
 def _secrets(response: requests.Response) -> list[str]:
-    request = getattr(response, "request", None)
-    header = str(request.headers.get("Authorization", "")) if request is not None else ""
+    found: set[str] = set()
+    for sent in (response, *(getattr(response, "history", None) or ())):
+        request = getattr(sent, "request", None)
+        if request is not None:
+            found.update(_credentials(str(request.headers.get("Authorization", ""))))
+    found |= {base64.b64encode(s.encode()).decode().rstrip("=") for s in found}
+    # Longest first, so a secret inside another is masked with it.
+    return sorted({s for s in found if len(s) >= MIN_SECRET}, key=len, reverse=True)
+
+
+def _credentials(header: str) -> list[str]:
+    """The secrets one Authorization header holds, as sent and decoded."""
     scheme, _, credential = header.partition(" ")
     found = [header, credential.strip()]
     if scheme.lower() == "basic":
@@ -208,14 +266,13 @@ def _secrets(response: requests.Response) -> list[str]:
         except (binascii.Error, UnicodeDecodeError):
             login = ""
         found += [login, login.partition(":")[2]]
-    # Longest first, so a secret inside another is masked with it.
-    return sorted({s for s in found if len(s) >= MIN_SECRET}, key=len, reverse=True)
+    return found
 
 
 def _error_json(response: requests.Response) -> dict[str, Any] | None:
     try:
         body = _DECODER.decode(response.content)
-    except msgspec.DecodeError:
+    except (msgspec.DecodeError, RecursionError):
         return None
     return body if isinstance(body, dict) else None
 
@@ -254,7 +311,8 @@ def _locate(problem: str, response: requests.Response) -> str:
             "`api_url` or `subdomain`; credentials are not sent to another host)"
         )
     request_id = response.headers.get("X-Zendesk-Request-Id")
-    return f"{where} (request id {request_id})" if request_id else where
+    where = scrub(where, response)  # a redirect's path can hold what a proxy put there
+    return f"{where} (request id {scrub(request_id, response)})" if request_id else where
 
 
 def _clip(text: str) -> str:

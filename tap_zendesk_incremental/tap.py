@@ -16,6 +16,8 @@ import requests
 from singer_sdk import Tap
 from singer_sdk.contrib.msgspec import MsgSpecWriter
 from singer_sdk.exceptions import ConfigValidationError, FatalAPIError, RetriableAPIError
+from singer_sdk.helpers._util import load_json
+from singer_sdk.plugin_base import _ConfigInput
 from singer_sdk.singerlib import RecordMessage, StateMessage
 from typing_extensions import override
 
@@ -243,10 +245,12 @@ class TapZendeskIncremental(Tap):
     @override
     @classmethod
     def cb_config(cls, ctx: click.Context, param: click.Option, value: tuple[str, ...]) -> Any:
+        # Each file read once, here: `--config <(...)` is a pipe, empty on a second read.
+        config: dict[str, Any] = {}
         for path in value:
             if path != "ENV":
-                cls._read_or_fail(path, "config file")
-        return super().cb_config(ctx, param, value)
+                config |= load_json(cls._read_or_fail(path, "config file"))
+        return _ConfigInput(config=config, parse_env="ENV" in value)  # what the SDK's makes
 
     @override
     @classmethod

@@ -47,7 +47,7 @@ _SCALARS: dict[str, tuple[Any, ...]] = {
     "number": (int, float),  # both: a JSON 1 stays an int
     "boolean": (bool,),
 }
-_DECODE_ERRORS = (msgspec.ValidationError, msgspec.DecodeError)
+_DECODE_ERRORS = (msgspec.ValidationError, msgspec.DecodeError, RecursionError)
 _UNSET = msgspec.UNSET
 
 
@@ -161,6 +161,8 @@ def _checked(
             parts.append(list[_checked(items, names)] if items is not None else list)
         elif name == "object" and schema.get("properties"):
             parts.append(_struct(schema, names, added, base))
+        elif name == "object" and isinstance(extra := schema.get("additionalProperties"), dict):
+            parts.append(dict[str, _checked(extra, names)])
         else:
             parts.append(dict[str, Any])
     return Union[tuple(parts)]  # noqa: UP007 - built at run time from a list

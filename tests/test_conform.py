@@ -93,3 +93,16 @@ def test_a_boolean_is_not_an_integer():
 )
 def test_fields_seen_in_real_accounts_are_declared(schema, field):
     assert field in schema["properties"]
+
+
+@pytest.mark.parametrize("value", ["from zendesk", {"a": 1}, [1]])
+def test_a_schema_mismatches_field_from_zendesk_that_does_not_fit_is_set_aside_itself(value):
+    record, found = repaired(TICKET, {"id": 1, "end_time": 5, SET_ASIDE: value})
+    assert json.loads(record[SET_ASIDE][SET_ASIDE]) == value
+    assert found.counts["set aside"] == 1
+    jsonschema.Draft7Validator(TICKET).validate(record)
+
+
+def test_a_schema_mismatches_field_from_zendesk_that_fits_is_kept_beside_the_tap_s():
+    record, _ = repaired(TICKET, {"id": 1, "brand_id": "acme", SET_ASIDE: {"x": "y"}})
+    assert record[SET_ASIDE] == {"x": "y", "brand_id": '"acme"'}

@@ -18,6 +18,7 @@ import pytest
 from helpers import Run, config_for, run_cli
 from test_sideloads import catalog
 
+from tap_zendesk_incremental.conform import SET_ASIDE
 from tap_zendesk_incremental.sandbox import Faults, ZendeskSandbox
 from tap_zendesk_incremental.sandbox.data import BIG_NUMBER, HOSTILE_EVERY, HOSTILE_TICKET_VALUES
 
@@ -223,3 +224,33 @@ def test_hostile_sandbox_is_reproducible(tmp_path: Path):
         first = run_cli(config, tmp_path).records()
         second = run_cli(config, tmp_path).records()
     assert first == second
+
+
+def set_aside(record: dict[str, Any]) -> dict[str, str]:
+    """`schema_mismatches`: flattening writes an object without properties as JSON text."""
+    kept = record[SET_ASIDE]
+    return json.loads(kept) if isinstance(kept, str) else kept
+
+
+def test_a_lone_surrogate_in_a_key_becomes_the_replacement_character(runs):
+    # The value of a custom field is no object in the schema: it is kept as JSON text.
+    record = ticket(runs["nested"], hostile("custom_fields", 2))
+    assert json.loads(set_aside(record)["custom_fields[0].value"]) == {"key \ufffd": 1}
+
+
+@pytest.mark.parametrize("field", ["", "via__channel"])
+def test_a_new_field_no_column_can_be_named_after_is_set_aside(runs, field):
+    # Empty: no column name; `via__channel`: the flattened via.channel (kept when not flat).
+    for name, run in runs.items():
+        record = ticket(run, hostile(field))
+        if field == "" or name == "flat":
+            assert not str(record.get(field)).startswith("a new field")  # flat: via.channel's
+            assert json.loads(set_aside(record)[field]).startswith("a new field")
+        else:
+            assert record[field].startswith("a new field")
+
+
+def test_a_zendesk_field_named_schema_mismatches_is_set_aside_itself(runs):
+    for run in runs.values():
+        record = ticket(run, hostile(SET_ASIDE))
+        assert json.loads(set_aside(record)[SET_ASIDE]).startswith("a field of Zendesk's own")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 
 import pytest
@@ -151,3 +152,27 @@ def test_a_state_on_standard_input_is_still_read(tmp_path):
         starts = [r.params.get("start_time") for r in sb.requests]
     assert done.returncode == 0, done.stderr
     assert starts[0] == str(bookmark)
+
+
+@pytest.mark.parametrize("flag", ["--config", "--state"])
+def test_a_file_given_as_a_pipe_is_read_once(tmp_path, flag):
+    # `--config <(vault read ...)` in a shell: a pipe gives its content to one read only.
+    with ZendeskSandbox(tickets=50, seed=1, port=0) as sb:
+        config, state = json.dumps(config_for(sb)), json.dumps({"bookmarks": {}})
+        write(tmp_path / "config.json", config)
+        piped = config if flag == "--config" else state
+        other = ["--state", "state.json"] if flag == "--config" else ["--config", "config.json"]
+        write(tmp_path / "state.json", state)
+        done = subprocess.run(
+            ["bash", "-c", f'"$@" {flag} <(printf %s "$PIPED")', "tap", *TAP, *other],
+            cwd=tmp_path,
+            env={**os.environ, "PIPED": piped},
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        served = len(sb.requests)
+    assert done.returncode == 0, done.stderr
+    assert "Traceback" not in done.stderr
+    assert served >= 1

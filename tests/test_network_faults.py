@@ -26,7 +26,14 @@ API_TOKEN = "sEcReT-echoed-9a8b7c"
 ACCESS_TOKEN = "sEcReT-echoed-bearer-6d5e4f"
 EMAIL = "echo-admin@example.com"
 BASIC = base64.b64encode(f"{EMAIL}/token:{API_TOKEN}".encode()).decode()
-SECRETS = (API_TOKEN, ACCESS_TOKEN, BASIC, f"{EMAIL}/token:{API_TOKEN}")
+SECRETS = (
+    API_TOKEN,
+    ACCESS_TOKEN,
+    BASIC,
+    f"{EMAIL}/token:{API_TOKEN}",
+    base64.b64encode(API_TOKEN.encode()).decode().rstrip("="),  # the echo quotes these too
+    base64.b64encode(ACCESS_TOKEN.encode()).decode().rstrip("="),
+)
 
 
 def echo_run(tmp_path: Path, status: int, auth: str) -> Run:
@@ -70,6 +77,13 @@ def test_an_echoing_proxy_ends_the_run_with_one_error_naming_the_status(echoed, 
     assert len(errors) == 1
     assert str(case[0]) in errors[0]
     assert "***" in errors[0]  # the proxy's words are quoted, the credential masked
+
+
+@pytest.mark.parametrize("case", ECHOES, ids=[f"{s}-{a}" for s, a in ECHOES])
+def test_line_breaks_in_the_proxy_text_forge_no_log_line(echoed, case):
+    run = echoed[case]
+    assert not any(line.startswith("2026-01-01") for line in run.stderr.splitlines())
+    assert "\x1b" not in run.stderr
 
 
 def test_retry_warnings_quote_the_proxy_masked(echoed):
@@ -128,6 +142,29 @@ def test_a_redirect_to_another_host_is_named_in_the_error(tmp_path):
     assert len(errors) == 1
     assert "redirect" in errors[0]
     assert "127.0.0.2" in errors[0]
+
+
+@pytest.mark.parametrize("auth", ["basic", "bearer"])
+def test_a_redirect_carrying_the_credential_in_its_path_is_named_masked(tmp_path, auth):
+    with (
+        ZendeskSandbox(tickets=10, host="127.0.0.2") as elsewhere,
+        ZendeskSandbox(
+            tickets=10, email=EMAIL, api_token=API_TOKEN, access_token=ACCESS_TOKEN
+        ) as sb,
+    ):
+        sb.faults.proxy = "redirect"
+        sb.faults.redirect_to = f"{elsewhere.url}/login/{{credential}}/sso"
+        credentials: dict[str, Any] = (
+            {"email": None, "api_token": None, "access_token": ACCESS_TOKEN}
+            if auth == "bearer"
+            else {}
+        )
+        run = run_cli(config_for(sb, **credentials), tmp_path, timeout=60)
+    errors = error_lines(run.stderr)
+    assert len(errors) == 1
+    assert "127.0.0.2" in errors[0]
+    assert "/login/***/sso" in errors[0]
+    assert [secret for secret in SECRETS if secret in run.stdout + run.stderr] == []
 
 
 def test_a_redirect_loop_ends_at_once_with_one_error_saying_so(tmp_path):

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
+from tap_zendesk_incremental.conform import SET_ASIDE
 from tap_zendesk_incremental.pages import FUTURE_SLACK, read_page
 
 START = 1_700_000_000
@@ -53,12 +56,24 @@ def test_a_generated_timestamp_in_another_type_is_read_as_an_integer(sent):
     assert page.problems == {}
 
 
-@pytest.mark.parametrize("sent", [None, "yesterday", True, NOW + FUTURE_SLACK + 1, 10**13])
+@pytest.mark.parametrize(
+    "sent", [None, "yesterday", True, NOW + FUTURE_SLACK + 1, 10**13, -5, 0, "1e400"]
+)
 def test_an_unusable_generated_timestamp_places_the_ticket_at_the_start_time(sent):
     # Kept, and placed where the export cannot skip it; the warning names the ticket.
     page = facts(ticket(7, sent))
     assert page.tickets[0]["generated_timestamp"] == START
     assert "ticket 7" in page.problems["bad_timestamp"]
+
+
+@pytest.mark.parametrize("sent", ["yesterday", True, -5, 10**13])
+def test_an_unusable_generated_timestamp_is_kept_under_schema_mismatches(sent):
+    page = facts(ticket(7, sent))
+    assert json.loads(page.tickets[0][SET_ASIDE]["generated_timestamp"]) == sent
+
+
+def test_a_ticket_with_a_null_generated_timestamp_has_nothing_to_keep():
+    assert SET_ASIDE not in facts(ticket(7, None)).tickets[0]
 
 
 def test_a_ticket_older_than_the_start_time_asked_for_is_left_out():

@@ -134,7 +134,7 @@ def test_a_wait_paced_by_the_setting_names_the_setting():
     for _ in range(3):
         pacer.before_request()
     assert len(pacer.said) == 1
-    assert pacer.said[0].startswith("Waiting 60 s for the rate budget: 2 requests sent in the")
+    assert pacer.said[0].startswith("Waiting 61 s for the rate budget: 2 requests sent in the")
     assert "`max_requests_per_minute`" in pacer.said[0]
 
 

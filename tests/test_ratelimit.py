@@ -48,6 +48,27 @@ def test_retry_after_reads_seconds(value, expected):
     assert retry_after(headers) == expected
 
 
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("Wed, 02 Dec 2026 15:00:30 GMT", 30.0),
+        ("Wed, 02 Dec 2026 14:59:00 GMT", 0.0),  # past: no wait
+        ("Wed, 32 Dec 2026 15:00:30 GMT", None),
+    ],
+)
+def test_retry_after_reads_an_http_date(value, expected):
+    now = 1796223600.0  # 2026-12-02 15:00:00 UTC
+    assert retry_after({"Retry-After": value}, now=now) == expected
+
+
+def test_an_account_wide_budget_is_not_shown_as_the_export_budget():
+    pacer = Pacer(10)
+    pacer.after_response({"ratelimit-limit": "700", "ratelimit-remaining": "699"})
+    assert pacer.export_limit is None
+    pacer.after_response(zendesk(7, 30))
+    assert pacer.export_limit == RateLimit(remaining=7, resets=30.0, total=3)
+
+
 class FakeClock:
     def __init__(self) -> None:
         self.now = 1000.0
@@ -113,7 +134,7 @@ def test_pacer_caps_requests_per_minute_until_the_export_budget_header_is_seen(h
         pacer.after_response(headers)
         clock.now += 1
     pacer.before_request()
-    assert clock.slept == [pytest.approx(57.0)]
+    assert clock.slept == [pytest.approx(58.0)]  # 60 s after the first, and 1 s of margin
 
 
 def test_pacer_trusts_headers_over_the_setting():

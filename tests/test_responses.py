@@ -191,3 +191,56 @@ def test_long_bodies_are_clipped_to_one_short_line():
     with pytest.raises(FatalAPIError) as caught:
         responses.raise_for_status(response(418, body, "text/plain"))
     assert len(str(caught.value)) < 400
+
+
+def test_a_lone_surrogate_in_a_key_becomes_the_replacement_character(caplog):
+    body = rb'{"id": 9, "custom_fields": [{"id": 1, "value": {"k\ud83d": 1}}], "new_\udc00": 2}'
+    with caplog.at_level("WARNING"):
+        ticket = responses.decode_page(page_of(body))["tickets"][0]
+    assert ticket["custom_fields"][0]["value"] == {"k\ufffd": 1}
+    assert ticket["new_\ufffd"] == 2
+    assert "ticket 9 new_" in caplog.text
+
+
+def test_bytes_that_are_not_utf8_are_counted_and_named(caplog):
+    with caplog.at_level("WARNING"):
+        page = responses.decode_page(page_of(b'{"id": 9, "subject": "caf\xe9"}'))
+    assert page["tickets"][0]["subject"] == "caf\ufffd"
+    assert "sent 1 values" in caplog.text
+    assert "ticket 9 subject" in caplog.text
+
+
+def test_a_page_with_a_byte_order_mark_decodes():
+    assert responses.decode_page(response(200, b"\xef\xbb\xbf" + json.dumps(PAGE).encode())) == PAGE
+
+
+def test_json_nested_too_deep_to_decode_is_one_fatal_error_naming_it():
+    deep = b"[" * 100_000 + b"]" * 100_000
+    body = b'{"id": 9, "custom_fields": [{"id": 1, "value": ' + deep + b"}]}"
+    with pytest.raises(FatalAPIError, match="nested deeper than the tap can decode"):
+        responses.decode_page(page_of(body))
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"error": "Bad\r\n2026-01-01 00:00:00,000 | ERROR | forged", "description": "x\x1b[31m"},
+        b"Bad\r\n2026-01-01 00:00:00,000 | ERROR | forged\x1b[31m",
+    ],
+)
+def test_server_text_stays_on_one_line_without_control_characters(body):
+    with pytest.raises(FatalAPIError) as caught:
+        responses.raise_for_status(response(400, body, "text/plain"))
+    message = str(caught.value)
+    assert "\n" not in message
+    assert "\r" not in message
+    assert "\x1b" not in message
+
+
+def test_a_401_for_an_oauth_token_names_access_token():
+    made = response(401, {"error": "Couldn't authenticate you"})
+    made.request = requests.Request("GET", URL, headers={"Authorization": "Bearer abcdefgh"})
+    with pytest.raises(FatalAPIError) as caught:
+        responses.raise_for_status(made)
+    assert "`access_token`" in str(caught.value)
+    assert "`api_token`" not in str(caught.value)

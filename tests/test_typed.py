@@ -159,6 +159,11 @@ def test_a_schema_field_named_like_a_dict_method_gets_plain_dicts():
     assert type(decoded["tickets"][0]) is dict
 
 
+@pytest.mark.parametrize("value", ["from zendesk", {"a": 1}])
+def test_a_schema_mismatches_value_of_another_form_sends_the_page_to_that_path(decoder, value):
+    assert decoder.decode(page(with_value("schema_mismatches", value))) is None
+
+
 def test_an_open_child_event_keeps_every_key_and_its_page_stays_plain_dicts():
     events = PageDecoder(TICKET_EVENT, added=("end_time",), records=True, items="ticket_events")
     change = {"id": 2, "event_type": "Change", "status": "solved", "previous_value": "open"}

@@ -173,14 +173,20 @@ class Api:
 
     def proxy(self, request: Request, faults: Faults) -> Response:
         """What a misbehaving proxy in front of Zendesk answers instead of Zendesk."""
+        secret = _bare_secret(request.authorization)
         if faults.proxy == "echo":  # some WAFs and API gateways quote the request back
             body = (
-                f"Request rejected by gateway. Request headers: Accept: application/json; "
-                f"Authorization: {request.authorization}; path {request.path}"
+                # Line breaks and a terminal escape: a log line forged by the server's text.
+                "Request rejected by gateway.\r\n2026-01-01 00:00:00,000 | INFO | forged\x1b[0m"
+                "\nRequest headers: Accept: application/json; "
+                f"Authorization: {request.authorization}; path {request.path}; "
+                f"token {base64.b64encode(secret.encode()).decode()}"
             )
             return Response(faults.echo_status, body.encode(), TEXT)
         query = "&".join(f"{key}={value}" for key, value in request.params.items())
         target = faults.redirect_to if faults.proxy == "redirect" else f"{request.path}?{query}"
+        # A login page that carries the credential in its path, as some SSO proxies do.
+        target = target.replace("{credential}", secret)
         return Response(302, b"", TEXT, {"Location": target})
 
     def authorized(self, authorization: str | None) -> bool:
@@ -265,3 +271,14 @@ class Api:
             if (store.max_gts or 0) <= ctx.now - VISIBLE_DELAY:
                 self.cache.put(version, key, body)
         return Response(200, body)
+
+
+def _bare_secret(authorization: str | None) -> str:
+    """The API token or OAuth token an Authorization header carries ("" for none)."""
+    scheme, _, value = (authorization or "").partition(" ")
+    if scheme.lower() == "basic":
+        try:
+            return base64.b64decode(value.strip()).decode().partition(":")[2]
+        except (binascii.Error, UnicodeDecodeError):
+            return ""
+    return value.strip()

@@ -324,6 +324,10 @@ HOSTILE_TICKET_VALUES: tuple[tuple[str, Any], ...] = (
     ("brand_id", 3.0),
     ("satisfaction_probability", _BIG_MARK),
     ("zendesk_new_field", "a field Zendesk added after this tap was released"),
+    ("custom_fields", [{"id": 360002, "value": {f"key {LONE_SURROGATE}": 1}}]),  # in a key
+    ("via__channel", "a new field named like the flattened via.channel"),
+    ("", "a new field without a name"),
+    ("schema_mismatches", "a field of Zendesk's own with the tap's reserved name"),
     (
         "via",
         {

@@ -70,7 +70,8 @@ class Faults:
     # Seconds between the chunks of a 200 page's body (a trickling proxy); 0: all at once.
     trickle_seconds: float = 0.0
     # A proxy in front: "echo" answers 400/401/502 echoing the request's Authorization header
-    # in the body; "redirect" sends every request to `redirect_to`; "loop" redirects to itself.
+    # in the body; "redirect" sends every request to `redirect_to` ("{credential}" in it becomes
+    # the request's token, as a login page of some proxies has it); "loop" redirects to itself.
     proxy: str | None = None
     echo_status: int = 502  # the status of the echoing proxy's answers
     redirect_to: str = "http://127.0.0.2:9/elsewhere"
