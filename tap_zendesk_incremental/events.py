@@ -28,7 +28,6 @@ from tap_zendesk_incremental.schemas import TICKET_COMMENT, TICKET_EVENT
 if TYPE_CHECKING:
     from collections.abc import Iterable
 
-    from singer_sdk import Tap
     from singer_sdk.helpers.types import Context
 
     from tap_zendesk_incremental.pages import PageFacts
@@ -115,14 +114,10 @@ class TicketCommentsStream(PageChildStream):
     include = "comment_events"
     schema = TICKET_COMMENT
 
-    def __init__(self, tap: Tap, events: TicketEventsStream) -> None:
-        super().__init__(tap, events)
-        self.events = events
-
     @override
     def get_records(self, context: Context | None) -> Iterable[dict[str, Any]]:
         # The events of the page that are about to be written: each comment once, as they are.
-        for event in self.events.new_items:
+        for event in self.parent.new_items:
             children = event.get("child_events")
             for child in children if isinstance(children, list) else ():
                 if isinstance(child, dict) and child.get("event_type") in COMMENT_KINDS:

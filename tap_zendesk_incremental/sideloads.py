@@ -38,12 +38,11 @@ class SideloadStream(PageChildStream):
 
     def __init__(self, tap: Tap, tickets: TicketsStream) -> None:
         super().__init__(tap, tickets)
-        self.tickets = tickets
         self.written: dict[int, str] = {}  # id -> updated_at of the version written
 
     @override
     def get_records(self, context: Context | None) -> Iterable[dict[str, Any]]:
-        for obj in self.objects(self.tickets.page):
+        for obj in self.objects(self.parent.page):
             # Conformed first: an id sent as "42" is the object 42, for is_newer too.
             if isinstance(obj, dict):
                 self.keep_declared_fields(obj)
