@@ -206,7 +206,7 @@ def _fix(response: requests.Response) -> str:
         if _error_json(response) is None:
             return "no Zendesk account answers at this address: check `subdomain` (or `api_url`)"
         return "this URL is not a Zendesk export endpoint: check `api_url`"
-    return "fix the setting the message names and run again"
+    return "check `start_date`, `per_page`, `exclude_deleted` and `api_url`"
 
 
 def _sent_bearer(response: requests.Response) -> bool:
