@@ -164,7 +164,9 @@ class TicketsStream(ZendeskStream):
         if isinstance(error, RetriableAPIError):
             msg = f"The cursor export (reading the crowded second {utc(second)}) failed: {error}"
             raise RetriableAPIError(msg, response) from None
-        if responses.needs_credentials_fix(response):
+        if responses.needs_credentials_fix(response) or isinstance(
+            error, responses.RedirectedAPIError
+        ):
             raise error
         if cursor is not None and response.status_code == HTTPStatus.BAD_REQUEST:
             return CURSOR_REFUSED  # stale (from the STATE) or not: read the second again
