@@ -202,6 +202,7 @@ class ZendeskStream(RESTStream[Any]):
 
     @override
     def validate_response(self, response: requests.Response) -> None:
+        responses.check_redirects(response)
         if responses.is_too_recent(response):
             return
         responses.raise_for_status(response)

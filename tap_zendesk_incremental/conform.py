@@ -42,7 +42,8 @@ PYTHON_TYPES: dict[str, tuple[type, ...]] = {
 }
 _INTEGER = re.compile(r"-?(0|[1-9][0-9]*)")
 _NUMBER = re.compile(r"-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][-+]?[0-9]+)?")
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+# Characters that break or garble a line of text (a log line, a column name).
+CONTROL_CHARACTERS = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 _UNFIT = object()  # a value that neither fits nor converts, where null is not allowed
 MAX_EXACT_FLOAT = 2**53
 EXAMPLES = 5  # values named in the WARNING
@@ -107,25 +108,40 @@ class Conformer:
             if key in record and key != SET_ASIDE:
                 value = repair.value(record[key], prop, key)
                 record[key] = None if value is _UNFIT else value
-        sent = record.get(SET_ASIDE)  # a field of that name from Zendesk itself
-        if sent is not None and not _is_aside(sent):
-            repair.set_aside(sent, SET_ASIDE_SCHEMA, SET_ASIDE)
-            sent = None
-        if repair.aside:
-            record[SET_ASIDE] = {**(sent or {}), **repair.aside}
+        if repair.aside or not _fits_aside(record.get(SET_ASIDE)):
+            _tap_aside(record, repair).update(repair.aside)
+
+
+class _Aside(dict):  # type: ignore[type-arg]
+    """A `schema_mismatches` the tap made, as opposed to a field of that name from Zendesk."""
+
+    __slots__ = ()
+
+
+def _tap_aside(record: dict[str, Any], repair: _Repair | None = None) -> _Aside:
+    """The record's own `schema_mismatches`, made now if need be. A value Zendesk sent under
+    that name is kept in it whole, as JSON text under `schema_mismatches` itself."""
+    kept = record.get(SET_ASIDE)
+    if isinstance(kept, _Aside):
+        return kept
+    made = record[SET_ASIDE] = _Aside()
+    if kept is not None:
+        made[SET_ASIDE] = json.dumps(kept, ensure_ascii=False)
+        if repair is not None:
+            repair.found.note(f"{repair.label} {SET_ASIDE}", SET_ASIDE_OUTCOME)
+    return made
 
 
 def keep_aside(record: dict[str, Any], path: str, value: Any) -> None:
     """Keep `value` as JSON text under the record's `schema_mismatches[path]`."""
-    kept = record.get(SET_ASIDE)
-    if kept is not None and not _is_aside(kept):  # Zendesk's own field of that name
-        kept = {SET_ASIDE: json.dumps(kept, ensure_ascii=False)}
-    record[SET_ASIDE] = {**(kept or {}), path: json.dumps(value, ensure_ascii=False)}
+    _tap_aside(record)[path] = json.dumps(value, ensure_ascii=False)
 
 
-def _is_aside(value: Any) -> bool:
-    """True for a value `schema_mismatches` can hold: text by field path."""
-    return type(value) is dict and all(type(item) is str for item in value.values())
+def _fits_aside(value: Any) -> bool:
+    """True for a value `schema_mismatches` can hold: null, or text by field path."""
+    return value is None or (
+        isinstance(value, dict) and all(type(item) is str for item in value.values())
+    )
 
 
 def _contents_check(schema: dict[str, Any]) -> Any:
@@ -333,7 +349,7 @@ def refused_name(key: str, separator: str | None) -> bool:
     flattened `via.channel`)."""
     return (
         not key.strip()
-        or _CONTROL.search(key) is not None
+        or CONTROL_CHARACTERS.search(key) is not None
         or (separator is not None and separator in key)
     )
 

@@ -16,10 +16,12 @@ import math
 import re
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 import msgspec
 from singer_sdk.exceptions import FatalAPIError, RetriableAPIError
+
+from tap_zendesk_incremental.conform import CONTROL_CHARACTERS
 
 if TYPE_CHECKING:
     import requests
@@ -36,7 +38,6 @@ _SURROGATE = re.compile("[\ud800-\udfff]")
 _NAMED = 5  # ticket fields named in the WARNING about values written in another form
 MASK = "***"
 MIN_SECRET = 4  # shorter strings are not masked: they would mask ordinary words
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 _AUTH_VALUE = re.compile(r"(?i)\b(basic|bearer)\s+[A-Za-z0-9+/=._~-]{6,}")
 
 
@@ -178,6 +179,32 @@ def raise_for_status(response: requests.Response) -> None:
     raise FatalAPIError(f"{problem(response)}: {_fix(response)}")
 
 
+class RedirectedAPIError(FatalAPIError):
+    """A redirect changed what was asked: the answer is not the page requested."""
+
+
+def check_redirects(response: requests.Response) -> None:
+    """A redirect may change the scheme or the host (http -> https), never what is asked.
+
+    A page from another `start_time`, cursor or endpoint than the one requested would move
+    the bookmark over tickets never seen: such an answer is refused.
+    """
+    history = getattr(response, "history", None)
+    if not history:
+        return
+    asked, answered = urlsplit(history[0].url or ""), urlsplit(response.url or "")
+    same_path = asked.path.removesuffix(".json") == answered.path.removesuffix(".json")
+    if same_path and parse_qs(asked.query) == parse_qs(answered.query):
+        return
+    msg = (
+        f"Zendesk's answer came from {answered.hostname}{answered.path} after a redirect from "
+        f"{asked.hostname}{asked.path} that changed the request (its path or parameters): "
+        "that page is not the one asked for, so it is not used; check `api_url` and any "
+        "proxy in between. The STATE stays where it was"
+    )
+    raise RedirectedAPIError(scrub(msg, response))
+
+
 def problem(response: requests.Response) -> str:
     """What an error response says, where it came from, and Zendesk's request id."""
     return _locate(f"Zendesk answered {response.status_code} {_summary(response)}", response)
@@ -206,11 +233,13 @@ def _fix(response: requests.Response) -> str:
         if _error_json(response) is None:
             return "no Zendesk account answers at this address: check `subdomain` (or `api_url`)"
         return "this URL is not a Zendesk export endpoint: check `api_url`"
-    return "fix the setting the message names and run again"
+    return "check `start_date`, `per_page`, `exclude_deleted` and `api_url`"
 
 
 def _sent_bearer(response: requests.Response) -> bool:
-    request = getattr(response, "request", None)
+    """True when the request (the first, before any redirect) carried an OAuth token."""
+    first = (getattr(response, "history", None) or [response])[0]
+    request = getattr(first, "request", None)
     header = str(request.headers.get("Authorization", "")) if request is not None else ""
     return header.lower().startswith("bearer ")
 
@@ -241,7 +270,7 @@ def scrub(text: str, response: requests.Response) -> str:
     """
     for secret in _secrets(response):
         text = text.replace(secret, MASK)
-    text = _CONTROL.sub(" ", _AUTH_VALUE.sub(rf"\1 {MASK}", text))
+    text = CONTROL_CHARACTERS.sub(" ", _AUTH_VALUE.sub(rf"\1 {MASK}", text))
     return " ".join(text.split()) if "  " in text else text
 
 
@@ -271,7 +300,7 @@ def _credentials(header: str) -> list[str]:
 
 def _error_json(response: requests.Response) -> dict[str, Any] | None:
     try:
-        body = _DECODER.decode(response.content)
+        body = _DECODER.decode(_without_bom(response.content))
     except (msgspec.DecodeError, RecursionError):
         return None
     return body if isinstance(body, dict) else None
@@ -306,9 +335,11 @@ def _locate(problem: str, response: requests.Response) -> str:
     where = f"{problem} for {url.hostname or ''}{url.path}"
     if history := getattr(response, "history", None):
         start = urlsplit(history[0].url or "")
+        where += f", after a redirect from {start.hostname}{start.path} (check `api_url` or "
         where += (
-            f", after a redirect from {start.hostname}{start.path} to {url.hostname} (check "
-            "`api_url` or `subdomain`; credentials are not sent to another host)"
+            f"`subdomain`; credentials are not sent to another host, {url.hostname})"
+            if start.hostname != url.hostname
+            else "`subdomain`, and any proxy in between)"
         )
     request_id = response.headers.get("X-Zendesk-Request-Id")
     where = scrub(where, response)  # a redirect's path can hold what a proxy put there

@@ -99,7 +99,9 @@ class TicketsStream(ExportStream):
         if isinstance(error, RetriableAPIError):
             msg = f"The cursor export (reading the crowded second {utc(second)}) failed: {error}"
             raise RetriableAPIError(msg, response) from None
-        if responses.needs_credentials_fix(response):
+        if responses.needs_credentials_fix(response) or isinstance(
+            error, responses.RedirectedAPIError
+        ):
             raise error
         if cursor is not None and response.status_code == HTTPStatus.BAD_REQUEST:
             return CURSOR_REFUSED  # stale (from the STATE) or not: read the second again

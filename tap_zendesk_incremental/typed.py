@@ -113,9 +113,11 @@ class PageDecoder:
         `items`: the page's array (`tickets`, `ticket_events`).
         """
         self.schema = ticket_schema
+        fields = ticket_schema["properties"]
         self.records = (
             records
-            and _RESERVED.isdisjoint(ticket_schema["properties"])
+            and _RESERVED.isdisjoint(fields)
+            and all(map(_is_attribute, fields))
             and not _has_open(ticket_schema)
         )
         names = iter(range(1_000_000))
@@ -169,12 +171,19 @@ def _checked(
 
 
 def _struct(schema: dict[str, Any], names: Any, added: tuple[str, ...], base: type | None) -> Any:
-    """A Struct with the object's properties as fields; a property not required may be unset."""
+    """A Struct with the object's properties as fields; a property not required may be unset.
+
+    A key that cannot be an attribute (`new-field`, `1a`, `__meta`, a key Zendesk added that
+    the tap announced) gets an attribute of its own and keeps its name in the JSON.
+    """
     required = set(schema.get("required", ())) - set(added)
-    fields = [
-        (key, _checked(prop, names)) if key in required else (key, _checked(prop, names), _UNSET)
-        for key, prop in schema["properties"].items()
-    ]
+    fields = []
+    for key, prop in schema["properties"].items():
+        attribute = key if _is_attribute(key) else f"_field{next(names)}_"
+        default = _UNSET if attribute == key else msgspec.field(default=_UNSET, name=key)
+        if key in required:
+            default = msgspec.NODEFAULT if attribute == key else msgspec.field(name=key)
+        fields.append((attribute, _checked(prop, names), default))
     return msgspec.defstruct(
         f"Checked{next(names)}",
         fields,
@@ -193,3 +202,8 @@ def _has_open(schema: Any) -> bool:
         return True
     nested = [*schema.get("properties", {}).values(), schema.get("items")]
     return any(_has_open(part) for part in nested)
+
+
+def _is_attribute(key: str) -> bool:
+    """True for a key a Struct field can be named after as it is."""
+    return key.isidentifier() and not key.startswith("__")

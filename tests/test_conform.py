@@ -103,6 +103,13 @@ def test_a_schema_mismatches_field_from_zendesk_that_does_not_fit_is_set_aside_i
     jsonschema.Draft7Validator(TICKET).validate(record)
 
 
-def test_a_schema_mismatches_field_from_zendesk_that_fits_is_kept_beside_the_tap_s():
-    record, _ = repaired(TICKET, {"id": 1, "brand_id": "acme", SET_ASIDE: {"x": "y"}})
-    assert record[SET_ASIDE] == {"x": "y", "brand_id": '"acme"'}
+def test_a_schema_mismatches_field_from_zendesk_is_kept_whole_beside_the_tap_s_entries():
+    # Merged, Zendesk's "brand_id" would be overwritten, and its keys mistaken for the tap's.
+    sent = {"x": "y", "brand_id": "zendesk's"}
+    record, _ = repaired(TICKET, {"id": 1, "brand_id": "acme", SET_ASIDE: dict(sent)})
+    assert record[SET_ASIDE] == {SET_ASIDE: json.dumps(sent), "brand_id": '"acme"'}
+
+
+def test_a_schema_mismatches_field_from_zendesk_that_fits_is_kept_as_it_is_alone():
+    record, _ = repaired(TICKET, {"id": 1, SET_ASIDE: {"x": "y"}})
+    assert record[SET_ASIDE] == {"x": "y"}

@@ -167,6 +167,23 @@ def test_a_redirect_carrying_the_credential_in_its_path_is_named_masked(tmp_path
     assert [secret for secret in SECRETS if secret in run.stdout + run.stderr] == []
 
 
+def test_a_redirect_to_a_later_start_time_is_refused_and_loses_nothing(tmp_path):
+    # A page from an hour later would move the bookmark over that hour's tickets.
+    with ZendeskSandbox(tickets=200, faults=Faults(proxy="shift")) as sb:
+        run = run_cli(config_for(sb), tmp_path, timeout=60)
+        shifted = [r for r in sb.requests if "shifted" in r.params]
+    assert shifted  # the redirected page was served
+    assert run.exit_code == 1
+    errors = error_lines(run.stderr)
+    assert len(errors) == 1
+    assert "changed the request" in errors[0]
+    assert run.records() == []
+    bookmarks = [
+        m["value"]["bookmarks"].get("tickets", {}) for m in run.messages if m["type"] == "STATE"
+    ]
+    assert all("replication_key_value" not in b for b in bookmarks)
+
+
 def test_a_redirect_loop_ends_at_once_with_one_error_saying_so(tmp_path):
     with ZendeskSandbox(tickets=10, faults=Faults(proxy="loop")) as sb:
         started = time.monotonic()

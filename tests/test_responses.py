@@ -226,6 +226,7 @@ def test_json_nested_too_deep_to_decode_is_one_fatal_error_naming_it():
     [
         {"error": "Bad\r\n2026-01-01 00:00:00,000 | ERROR | forged", "description": "x\x1b[31m"},
         b"Bad\r\n2026-01-01 00:00:00,000 | ERROR | forged\x1b[31m",
+        "Bad\u2028forged\u2029line\x85".encode(),
     ],
 )
 def test_server_text_stays_on_one_line_without_control_characters(body):
@@ -235,6 +236,7 @@ def test_server_text_stays_on_one_line_without_control_characters(body):
     assert "\n" not in message
     assert "\r" not in message
     assert "\x1b" not in message
+    assert len(message.splitlines()) == 1
 
 
 def test_a_401_for_an_oauth_token_names_access_token():
@@ -244,3 +246,53 @@ def test_a_401_for_an_oauth_token_names_access_token():
         responses.raise_for_status(made)
     assert "`access_token`" in str(caught.value)
     assert "`api_token`" not in str(caught.value)
+
+
+def test_an_error_body_with_a_byte_order_mark_is_read_as_json():
+    body = b"\xef\xbb\xbf" + json.dumps({"error": "BadThing", "description": "bom"}).encode()
+    with pytest.raises(FatalAPIError, match=r"\(BadThing: bom\)"):
+        responses.raise_for_status(response(400, body))
+
+
+def redirected(
+    final_url: str, status: int = 200, first_auth: str = "Basic abcdefgh"
+) -> requests.Response:
+    first = response(302)
+    first.request = requests.Request("GET", URL, headers={"Authorization": first_auth}).prepare()
+    made = response(status, PAGE)
+    made.url = final_url
+    made.request = requests.Request("GET", final_url).prepare()  # another host: no credentials
+    made.history = [first]
+    return made
+
+
+@pytest.mark.parametrize(
+    "final",
+    [
+        "https://acme.zendesk.com/api/v2/incremental/tickets?start_time=1700000150",
+        "https://acme.zendesk.com/api/v2/incremental/tickets?start_time=1700000000&per_page=5",
+        "https://acme.zendesk.com/api/v2/incremental/users?start_time=1700000000",
+    ],
+)
+def test_a_redirect_that_changes_the_request_is_refused(final):
+    with pytest.raises(FatalAPIError, match="changed the request"):
+        responses.check_redirects(redirected(final))
+
+
+@pytest.mark.parametrize(
+    "final",
+    [
+        "https://acme.zendesk.com/api/v2/incremental/tickets?start_time=1700000000",
+        "https://acme.zendesk.com/api/v2/incremental/tickets.json?start_time=1700000000",
+    ],
+)
+def test_a_redirect_to_the_same_request_elsewhere_is_followed(final):
+    responses.check_redirects(redirected(final))
+
+
+def test_a_401_after_a_redirect_names_the_credential_first_sent():
+    final = "https://other.example/api/v2/incremental/tickets?start_time=1700000000"
+    with pytest.raises(FatalAPIError) as caught:
+        responses.raise_for_status(redirected(final, 401, first_auth="Bearer abcdefgh"))
+    assert "`access_token`" in str(caught.value)
+    assert "another host, other.example" in str(caught.value)

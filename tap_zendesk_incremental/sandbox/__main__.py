@@ -96,9 +96,10 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--proxy",
-        choices=("echo", "redirect", "loop"),
+        choices=("echo", "redirect", "loop", "shift"),
         default=None,
-        help="a proxy in front: echo the Authorization header in 502s, redirect away, loop",
+        help="a proxy in front: echo the Authorization header in 502s, redirect away, loop, "
+        "redirect to a start_time an hour later",
     )
     return parser.parse_args(argv)
 

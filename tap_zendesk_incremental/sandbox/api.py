@@ -158,7 +158,7 @@ class Api:
 
     def handle(self, request: Request) -> Response:
         faults = self.faults
-        if faults.proxy is not None:
+        if faults.proxy is not None and not (faults.proxy == "shift" and SHIFTED in request.params):
             return self.proxy(request, faults)
         if faults.unknown_subdomain:  # no account there: nothing to authenticate against
             return Response(404, NO_HELP_DESK.encode(), TEXT)
@@ -183,7 +183,11 @@ class Api:
                 f"token {base64.b64encode(secret.encode()).decode()}"
             )
             return Response(faults.echo_status, body.encode(), TEXT)
-        query = "&".join(f"{key}={value}" for key, value in request.params.items())
+        params = dict(request.params)
+        if faults.proxy == "shift":
+            start = int(params.get("start_time") or 0)
+            params.update(start_time=str(start + faults.shift_seconds), **{SHIFTED: "1"})
+        query = "&".join(f"{key}={value}" for key, value in params.items())
         target = faults.redirect_to if faults.proxy == "redirect" else f"{request.path}?{query}"
         # A login page that carries the credential in its path, as some SSO proxies do.
         target = target.replace("{credential}", secret)
@@ -271,6 +275,9 @@ class Api:
             if (store.max_gts or 0) <= ctx.now - VISIBLE_DELAY:
                 self.cache.put(version, key, body)
         return Response(200, body)
+
+
+SHIFTED = "shifted"  # the query parameter a "shift" proxy marks its redirects with
 
 
 def _bare_secret(authorization: str | None) -> str:

@@ -71,8 +71,11 @@ class Faults:
     trickle_seconds: float = 0.0
     # A proxy in front: "echo" answers 400/401/502 echoing the request's Authorization header
     # in the body; "redirect" sends every request to `redirect_to` ("{credential}" in it becomes
-    # the request's token, as a login page of some proxies has it); "loop" redirects to itself.
+    # the request's token, as a login page of some proxies has it); "loop" redirects to itself;
+    # "shift" redirects each request to the same path with start_time `shift_seconds` later
+    # (a page the tap did not ask for, served normally).
     proxy: str | None = None
+    shift_seconds: int = 3600
     echo_status: int = 502  # the status of the echoing proxy's answers
     redirect_to: str = "http://127.0.0.2:9/elsewhere"
     end_time_fault: str | None = None  # one of END_TIME_FAULTS
