@@ -347,3 +347,27 @@ def test_the_readme_queries_run_and_return_rows(loads: Loads, pg: PostgresServer
     with pg.connect() as connection:
         for query in queries:
             assert connection.execute(query).fetchall(), f"no rows from the README's: {query}"
+
+
+def history_queries() -> list[str]:
+    """The example SQL of the README's ticket history section, statement by statement."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme.split("### Ticket history and comments", 1)[1].split("\n## ", 1)[0]
+    sql = section.split("```sql", 1)[1].split("```", 1)[0]
+    return [statement.strip() for statement in sql.split(";") if statement.strip()]
+
+
+@pytest.mark.slow
+def test_the_ticket_history_queries_run_on_the_loaded_tables(
+    loads: Loads, pg: PostgresServer
+) -> None:
+    del loads  # the tables it loaded
+    status_durations, first_replies = history_queries()
+    with pg.connect() as connection:
+        connection.execute(f"SET search_path TO {SCHEMA}")
+        durations = connection.execute(status_durations).fetchall()
+        replies = connection.execute(first_replies).fetchall()
+    assert durations  # one row per status change
+    assert any(row[2] is not None for row in durations)  # a status that was left again
+    assert all(row[1] for row in durations)
+    assert replies is not None
