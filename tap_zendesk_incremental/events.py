@@ -51,6 +51,8 @@ class TicketEventsStream(ExportStream):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.given_up: int | None = None  # the crowded second the last page gave up
+        # The page's new events with their child events, for ticket_comments.
+        self.comment_sources: list[tuple[dict[str, Any], list[dict[str, Any]]]] = []
 
     @override
     def plan_step(self, requested: ExportPosition, facts: PageFacts) -> Step:
@@ -65,6 +67,17 @@ class TicketEventsStream(ExportStream):
             return Step(step.upto, ExportPosition(second))  # ask again: more of it may come
         self.give_up(second, facts)
         return self.after_second(second + 1, second)
+
+    @override
+    def fresh(self, facts: PageFacts, step: Step) -> list[dict[str, Any]]:
+        kept = super().fresh(facts, step)
+        if any(child.selected for child in self.child_streams):
+            # Taken now, before the events are fitted to their schema: `child_events` sent as
+            # an object would be set aside there, and its comments with it.
+            self.comment_sources = [
+                (event, child_events(event.get("child_events"))) for event in kept
+            ]
+        return kept
 
     def brings_new(self, facts: PageFacts) -> bool:
         """True when the page holds an event not written before."""
@@ -117,13 +130,25 @@ class TicketCommentsStream(PageChildStream):
     @override
     def get_records(self, context: Context | None) -> Iterable[dict[str, Any]]:
         # The events of the page that are about to be written: each comment once, as they are.
-        for event in self.parent.new_items:
-            children = event.get("child_events")
-            for child in children if isinstance(children, list) else ():
-                if isinstance(child, dict) and child.get("event_type") in COMMENT_KINDS:
+        assert isinstance(self.parent, TicketEventsStream)
+        for event, children in self.parent.comment_sources:
+            for child in children:
+                if child.get("event_type") in COMMENT_KINDS:
                     comment = as_comment(event, child)
                     self.keep_declared_fields(comment)
                     yield comment
+
+
+def child_events(value: Any) -> list[dict[str, Any]]:
+    """An event's child events: a list as Zendesk documents it, or read from an object (one
+    child event, or child events by key) rather than lose the comments in it."""
+    if isinstance(value, list):
+        return [child for child in value if isinstance(child, dict)]
+    if isinstance(value, dict):
+        if "event_type" in value:
+            return [value]
+        return [child for child in value.values() if isinstance(child, dict)]
+    return []
 
 
 def as_comment(event: dict[str, Any], child: dict[str, Any]) -> dict[str, Any]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections import Counter
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from singer_sdk.exceptions import FatalAPIError
@@ -57,7 +58,6 @@ class ExportStream(ZendeskStream):
         self.ledger = SecondLedger({}, self.shape.timestamp)
         self.duplicates = 0
         self.page: dict[str, Any] = {}  # the page being written, for the child streams
-        self.new_items: list[dict[str, Any]] = []  # its items not written before
         self._page_to_share = False
         self.progress = Progress(
             per_minute=int(self.config["max_requests_per_minute"]), items=f"{self.shape.noun}s"
@@ -68,6 +68,7 @@ class ExportStream(ZendeskStream):
         self.stall = StallGuard(noun=self.shape.noun)
         self.warned: set[str] = set()  # kinds of page problems already logged this run
         self.placed: set[int] = set()  # ids written with the start_time as their position
+        self.lost: Counter[str] = Counter()  # items left out for good this run, by reason
 
     @property
     def items_key(self) -> str:  # type: ignore[override]
@@ -98,6 +99,25 @@ class ExportStream(ZendeskStream):
             self.log(
                 self.progress.summary(outcome, self.duplicates, self.retries, self.rate_limited)
             )
+            self.report_lost()
+
+    def report_lost(self) -> None:
+        """One WARNING counting the items Zendesk sent that could not be written at all."""
+        if not (total := self.lost.total()):
+            return
+        noun = self.shape.noun
+        self.log(
+            "%d items of %s were left out this run, having no key to be written under: %d "
+            "without a usable `id`, %d not %s objects (as Zendesk sent them, counted per page: "
+            "one on a repeated boundary second counts twice; the pages' other items were "
+            "written)",
+            total,
+            self.name,
+            self.lost["no_id"],
+            self.lost["not_object"],
+            noun,
+            level=logging.WARNING,
+        )
 
     @override
     def get_new_paginator(self) -> ExportPaginator:
@@ -174,9 +194,10 @@ class ExportStream(ZendeskStream):
             page, requested.start_time, cursor=requested.drain, shape=self.shape
         )
         self.warn_once(facts.problems, requested)
+        self.lost += facts.lost
         step = self._step = self.plan_step(requested, facts)
         fresh = self.fresh(facts, step)
-        self.new_items, self._page_to_share = fresh, bool(fresh)
+        self._page_to_share = bool(fresh)
         key = self.shape.timestamp
         for item in fresh:
             self.keep_declared_fields(item)
@@ -199,11 +220,13 @@ class ExportStream(ZendeskStream):
         items = facts.tickets
         if facts.newest is None or facts.newest > upto:
             items = [item for item in items if item[key] <= upto]  # the rest come again
-        kept = []
+        kept, taken = [], set()
         for item in items:
-            if self.ledger.seen(item) or self.placed_before(item, facts):
+            version = (item["id"], item[key])  # a page may repeat an item: written once
+            if version in taken or self.ledger.seen(item) or self.placed_before(item, facts):
                 self.duplicates += 1
             else:
+                taken.add(version)
                 kept.append(item)
         return kept
 

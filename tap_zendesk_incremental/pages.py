@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 import time
+from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -55,6 +56,8 @@ class PageFacts:
     after_cursor: str | None
     problems: dict[str, str] = field(default_factory=dict)  # kind -> example, this page
     placed: set[int] = field(default_factory=set)  # ids given the start_time as position
+    # Items left out for good, by reason: nothing to key them by ("no_id", "not_object").
+    lost: Counter[str] = field(default_factory=Counter)
     too_new: bool = False  # tickets left out for being newer than Zendesk can export yet
 
     def later_than(self, second: int) -> bool:
@@ -87,6 +90,7 @@ def read_page(
         after_cursor=_cursor(page, problems) if cursor else None,
         problems=problems,
         placed=limits.placed,
+        lost=limits.lost,
         too_new="too_new" in problems,
     )
 
@@ -100,6 +104,7 @@ class Limits:
     believable: int  # beyond this, a generated_timestamp is no position at all
     placed: set[int]  # ids of items whose unusable timestamp became start_time
     shape: Shape = TICKETS
+    lost: Counter[str] = field(default_factory=Counter)  # see PageFacts.lost
 
 
 def as_integer(value: object) -> int | None:
@@ -134,12 +139,14 @@ def _repair(ticket: object, limits: Limits, problems: dict[str, str]) -> dict[st
     """The item made usable, or None (left out) with the reason recorded."""
     noun, key = limits.shape.noun, limits.shape.timestamp
     if not isinstance(ticket, Mapping):
+        limits.lost["not_object"] += 1
         problems.setdefault(
             "not_object", f"an item that is not {_a(noun)} object ({_show(ticket)}): left out"
         )
         return None
     ticket_id = as_integer(ticket.get("id"))
     if ticket_id is None:
+        limits.lost["no_id"] += 1
         problems.setdefault(
             "no_id", f"{_a(noun)} without a usable `id` ({_show(ticket.get('id'))}): left out"
         )

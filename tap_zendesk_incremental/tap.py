@@ -22,6 +22,7 @@ from singer_sdk.singerlib import RecordMessage, StateMessage
 from typing_extensions import override
 
 from tap_zendesk_incremental.bookmark import StateError, check_state
+from tap_zendesk_incremental.children import PageChildStream
 from tap_zendesk_incremental.client import ZendeskStream, describe_error
 from tap_zendesk_incremental.events import TicketCommentsStream, TicketEventsStream
 from tap_zendesk_incremental.files import UnreadableFileError, read_json_object
@@ -138,6 +139,7 @@ class TapZendeskIncremental(Tap):
     name = "tap-zendesk-incremental"
     config_jsonschema = CONFIG_SCHEMA
     message_writer_class = SingerOutput
+    resumed: frozenset[str] = frozenset()  # the streams the STATE given had an entry for
 
     @override
     def discover_streams(self) -> list[ZendeskStream]:
@@ -173,6 +175,7 @@ class TapZendeskIncremental(Tap):
         checked = check_state(state)
         for level, message in checked.notes:
             self.logger.log(level, "%s", message)
+        self.resumed = frozenset(checked.state.get("bookmarks") or {})
         super().load_state(checked.state)
 
     @cached_property
@@ -238,7 +241,28 @@ class TapZendeskIncremental(Tap):
                 "Nothing to export: the catalog selects no stream; select `tickets` "
                 "(in Meltano: `select: [tickets.*]`)"
             )
+        self.warn_new_children()
         super().sync_all()
+
+    def warn_new_children(self) -> None:
+        """Say that a stream written from its parent's pages, selected for the first time
+        after its parent has a bookmark, gets nothing from the pages exported before."""
+        resumed = self.resumed
+        for stream in self.streams.values():
+            if not isinstance(stream, PageChildStream) or not stream.selected:
+                continue
+            parent = stream.parent.name
+            if stream.name not in resumed and parent in resumed:
+                self.logger.warning(
+                    "%s is selected for the first time with this STATE: it is written from "
+                    "the %s pages read from the %s bookmark on, so nothing of what was "
+                    "exported before comes; to fill it in, run once with a STATE without "
+                    "the %s bookmark (from `start_date`; its items are then written again)",
+                    stream.name,
+                    parent,
+                    parent,
+                    parent,
+                )
 
     # The files named on the command line: an unreadable one is one ERROR line, exit 1.
 

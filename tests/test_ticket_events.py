@@ -191,3 +191,60 @@ def test_a_failing_events_export_ends_in_one_error_line_without_a_secret(fault, 
         for secret in (sb.api_token, sb.access_token):
             assert secret not in run.stderr
             assert secret not in run.stdout
+
+
+@pytest.mark.parametrize("stream", ["tickets", EVENTS])
+def test_an_item_repeated_on_its_page_is_written_once(sync, stream):
+    with ZendeskSandbox(tickets=300, seed=8, port=0) as sb:
+        sb.faults.rows_fault = "repeat"  # each page's last item once more at its end
+        config = config_for(sb, per_page=PER_PAGE)
+        run = sync(config, catalog=catalog(config, stream, COMMENTS))
+        expected = sb.ticket_events() if stream == EVENTS else list(sb.tickets.values())
+    ids = [r["id"] for r in run.records(stream)]
+    assert len(ids) == len(set(ids)) == len(expected)
+    if stream == EVENTS:
+        comments = [r["id"] for r in run.records(COMMENTS)]
+        assert len(comments) == len(set(comments)) == len(comments_of(expected))
+
+
+def test_comments_of_child_events_sent_as_an_object_are_written(sync):
+    with ZendeskSandbox(tickets=300, seed=8, port=0) as sb:
+        sb.faults.rows_fault = "children_object"  # every fifth event's child events by id
+        config = config_for(sb, per_page=PER_PAGE)
+        run = sync(config, catalog=catalog(config, EVENTS, COMMENTS))
+        expected = comments_of(sb.ticket_events())
+    assert {r["id"] for r in run.records(COMMENTS)} == set(expected)
+
+
+@pytest.mark.parametrize(("stream", "noun"), [("tickets", "ticket"), (EVENTS, "event")])
+def test_items_without_an_id_are_counted_in_one_warning(tmp_path, stream, noun):
+    with ZendeskSandbox(tickets=300, seed=8, port=0) as sb:
+        sb.faults.rows_fault = "no_id"  # every tenth item without its id
+        config = config_for(sb, per_page=1000)  # one page: each counted once
+        expected = sb.ticket_events() if stream == EVENTS else list(sb.tickets.values())
+        run = run_cli(config, tmp_path, args=catalog_args(tmp_path, config, stream))
+    lost = sum(1 for item in expected if item["id"] % 10 == 3)
+    assert lost
+    assert len(run.records(stream)) == len(expected) - lost
+    counted = [line for line in run.stderr.splitlines() if "were left out this run" in line]
+    assert len(counted) == 1
+    assert f"{lost} items of {stream} were left out" in counted[0]
+    assert f"{lost} without a usable `id`" in counted[0]
+    assert run.exit_code == 0
+
+
+def test_comments_selected_after_events_say_the_earlier_comments_do_not_come(tmp_path):
+    with ZendeskSandbox(tickets=200, seed=8, port=0) as sb:
+        config = config_for(sb, per_page=1000)
+        first = run_cli(config, tmp_path, args=catalog_args(tmp_path, config, EVENTS))
+        later = run_cli(
+            config, tmp_path, state=first.state, args=catalog_args(tmp_path, config, COMMENTS)
+        )
+        again = run_cli(
+            config, tmp_path, state=later.state, args=catalog_args(tmp_path, config, COMMENTS)
+        )
+    said = [line for line in later.stderr.splitlines() if "for the first time" in line]
+    assert len(said) == 1
+    assert "ticket_comments" in said[0]
+    assert "without the ticket_events bookmark" in said[0]
+    assert "for the first time" not in again.stderr  # said once: its STATE knows it now

@@ -106,7 +106,8 @@ def events_page(log: EventLog, people: People, params: Mapping[str, str], ctx: C
     end_time = rows[-1].gts if rows else start
     link = urlencode({"start_time": str(end_time), **options.carried()}, safe=",")
     comments = "comment_events" in options.include
-    bodies = [encode(build_event(row, people, comments=comments)) for row in rows]
+    events = [build_event(row, people, comments=comments) for row in rows]
+    bodies = [encode(event) for event in _break_events(events, ctx.faults.rows_fault)]
     meta = {
         "next_page": f"{ctx.base_url}{EVENTS_PATH}?{link}",
         "count": len(rows),
@@ -114,6 +115,20 @@ def events_page(log: EventLog, people: People, params: Mapping[str, str], ctx: C
         "end_time": end_time,
     }
     return ('{"ticket_events":[' + ",".join(bodies) + "]," + encode(meta)[1:]).encode()
+
+
+def _break_events(events: list[dict[str, Any]], fault: str | None) -> list[dict[str, Any]]:
+    """The page's events as a faulty server sends them (see Faults.rows_fault)."""
+    if not events or fault is None:
+        return events
+    if fault == "repeat":
+        return [*events, events[-1]]
+    for event in events:
+        if fault == "no_id" and event["id"] % 10 == 3:
+            del event["id"]
+        elif fault == "children_object" and event["id"] % 5 == 2:
+            event["child_events"] = {str(child["id"]): child for child in event["child_events"]}
+    return events
 
 
 def build_event(row: EventRow, people: People, *, comments: bool) -> dict[str, Any]:

@@ -194,6 +194,10 @@ def _break_rows(rows: list[Row], store: TicketStore, ctx: Context) -> list[Row]:
         return rows
     if fault == "hole":  # a filter applied after paging (exclude_deleted?): a third of all ids
         return [row for row in rows if not in_hole(row.id, store.max_id)]
+    if fault == "repeat":  # the page's last ticket once more at its end
+        return [*rows, rows[-1]]
+    if fault == "no_id":  # every tenth ticket (by id) without its id: nothing to key it by
+        return [_without_id(row) if row.id % 10 == 3 else row for row in rows]
     if fault == "straggler":  # the newest ticket of all, appended to every page
         newest = store.row(store.index[-1][1])
         return rows if newest.id in {row.id for row in rows} else [*rows, newest]
@@ -201,6 +205,12 @@ def _break_rows(rows: list[Row], store: TicketStore, ctx: Context) -> list[Row]:
     future = ctx.now + 3600
     body = json.loads(rows[-1].body) | {"id": store.max_id + 1, "generated_timestamp": future}
     return [*rows, rows[-1]._replace(body=encode(body).encode(), id=body["id"], gts=future)]
+
+
+def _without_id(row: Row) -> Row:
+    body = json.loads(row.body)
+    del body["id"]
+    return row._replace(body=encode(body).encode())
 
 
 def _break_end_time(meta: dict[str, Any], fault: str, start: int) -> None:

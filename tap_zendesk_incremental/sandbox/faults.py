@@ -84,7 +84,10 @@ class Faults:
     repeat_pages: bool = False  # the time-based export ignores start_time: page one again
     # Time-based pages whose rows are not what `end_time` says: "hole" (the middle third of
     # ids filtered out after paging), "straggler" (the newest ticket of all appended to every
-    # page), "future" (a ticket an hour ahead of the clock appended to every page).
+    # page), "future" (a ticket an hour ahead of the clock appended to every page); for
+    # tickets and events: "repeat" (the page's last item once more at its end), "no_id" (every
+    # tenth item, by id, without its id); for events: "children_object" (every fifth event's
+    # `child_events` an object keyed by child id, not a list).
     rows_fault: str | None = None
 
     def page_key(self) -> tuple[object, ...]:
