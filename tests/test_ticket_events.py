@@ -248,3 +248,23 @@ def test_comments_selected_after_events_say_the_earlier_comments_do_not_come(tmp
     assert "ticket_comments" in said[0]
     assert "without the ticket_events bookmark" in said[0]
     assert "for the first time" not in again.stderr  # said once: its STATE knows it now
+
+
+def test_comments_that_include_did_not_bring_are_said_in_one_warning(tmp_path):
+    with ZendeskSandbox(tickets=200, seed=8, port=0) as sb:
+        sb.faults.rows_fault = "no_comments"  # a proxy dropping include=comment_events
+        config = config_for(sb, per_page=PER_PAGE)
+        run = run_cli(config, tmp_path, args=catalog_args(tmp_path, config, EVENTS, COMMENTS))
+    said = [line for line in run.stderr.splitlines() if "include=comment_events" in line]
+    assert len(said) == 1
+    assert "WARNING" in said[0]
+    assert run.exit_code == 0
+    assert run.records(EVENTS)
+
+
+def test_comments_brought_by_include_raise_no_warning(tmp_path):
+    with ZendeskSandbox(tickets=200, seed=8, port=0) as sb:
+        config = config_for(sb, per_page=PER_PAGE)
+        run = run_cli(config, tmp_path, args=catalog_args(tmp_path, config, EVENTS, COMMENTS))
+    assert "include=comment_events" not in run.stderr
+    assert run.records(COMMENTS)

@@ -105,7 +105,8 @@ def events_page(log: EventLog, people: People, params: Mapping[str, str], ctx: C
     rows, _, end_of_stream = select(log, log.first_at(start), stop, options, grow=grow)  # type: ignore[arg-type]
     end_time = rows[-1].gts if rows else start
     link = urlencode({"start_time": str(end_time), **options.carried()}, safe=",")
-    comments = "comment_events" in options.include
+    # "no_comments": a proxy that drops `include`, so events carry only comment_present.
+    comments = "comment_events" in options.include and ctx.faults.rows_fault != "no_comments"
     events = [build_event(row, people, comments=comments) for row in rows]
     bodies = [encode(event) for event in _break_events(events, ctx.faults.rows_fault)]
     meta = {

@@ -87,7 +87,7 @@ class Faults:
     # page), "future" (a ticket an hour ahead of the clock appended to every page); for
     # tickets and events: "repeat" (the page's last item once more at its end), "no_id" (every
     # tenth item, by id, without its id); for events: "children_object" (every fifth event's
-    # `child_events` an object keyed by child id, not a list).
+    # `child_events` an object keyed by child id, not a list), "no_comments" (`include` ignored).
     rows_fault: str | None = None
 
     def page_key(self) -> tuple[object, ...]:
