@@ -17,13 +17,13 @@ from decimal import Decimal
 from typing import Any
 
 from tap_zendesk_incremental.ledger import KEY as WRITTEN_IDS
-from tap_zendesk_incremental.pages import FUTURE_SLACK, as_integer
+from tap_zendesk_incremental.pages import EVENTS, FUTURE_SLACK, TICKETS, as_integer
 from tap_zendesk_incremental.progress import utc
 from tap_zendesk_incremental.settings import parse_start_date
 
 STREAM = "tickets"
 # The streams with a bookmark of their own, and the name of their items' second in `written_ids`.
-STREAMS = {STREAM: "generated_timestamp", "ticket_events": "timestamp"}
+STREAMS = {shape.items: shape.timestamp for shape in (TICKETS, EVENTS)}
 REPLICATION_KEY = "end_time"
 # Bookmarks other taps keep for this export; both are at or before this tap's position.
 PEER_KEYS = ("generated_timestamp", "updated_at")

@@ -353,8 +353,11 @@ class ZendeskStream(RESTStream[Any]):
         if (new := new_fields(record, self.schema)) and (new := self._columns_only(record, new)):
             self._announce(new)
         if not self.conformer.fits(record):
-            label = f"{self.name.removesuffix('s')} {record.get('id')}"
-            self.conformer.repair(record, label, self.mismatches)
+            self.conformer.repair(record, self.label(record), self.mismatches)
+
+    def label(self, record: dict[str, Any]) -> str:
+        """The record, as a WARNING names it: `ticket 42`, `user 7`."""
+        return f"{self.name.removesuffix('s')} {record.get('id')}"
 
     def _columns_only(
         self, record: dict[str, Any], new: dict[str, NewField]
@@ -376,9 +379,7 @@ class ZendeskStream(RESTStream[Any]):
                 for key in path[:-1]:
                     parent = parent[key]
                 keep_aside(record, name, parent.pop(path[-1]))
-                self.mismatches.note(
-                    f"{self.name.removesuffix('s')} {record.get('id')} {name!r}", SET_ASIDE_OUTCOME
-                )
+                self.mismatches.note(f"{self.label(record)} {name!r}", SET_ASIDE_OUTCOME)
             else:
                 kept[name] = field
         return kept

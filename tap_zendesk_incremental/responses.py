@@ -239,9 +239,7 @@ def _fix(response: requests.Response) -> str:
 def _sent_bearer(response: requests.Response) -> bool:
     """True when the request (the first, before any redirect) carried an OAuth token."""
     first = (getattr(response, "history", None) or [response])[0]
-    request = getattr(first, "request", None)
-    header = str(request.headers.get("Authorization", "")) if request is not None else ""
-    return header.lower().startswith("bearer ")
+    return _authorization(first).lower().startswith("bearer ")
 
 
 def _summary(response: requests.Response) -> str:
@@ -277,12 +275,16 @@ def scrub(text: str, response: requests.Response) -> str:
 def _secrets(response: requests.Response) -> list[str]:
     found: set[str] = set()
     for sent in (response, *(getattr(response, "history", None) or ())):
-        request = getattr(sent, "request", None)
-        if request is not None:
-            found.update(_credentials(str(request.headers.get("Authorization", ""))))
+        found.update(_credentials(_authorization(sent)))
     found |= {base64.b64encode(s.encode()).decode().rstrip("=") for s in found}
     # Longest first, so a secret inside another is masked with it.
     return sorted({s for s in found if len(s) >= MIN_SECRET}, key=len, reverse=True)
+
+
+def _authorization(sent: requests.Response) -> str:
+    """The Authorization header of the request a response answers ("" if none)."""
+    request = getattr(sent, "request", None)
+    return str(request.headers.get("Authorization", "")) if request is not None else ""
 
 
 def _credentials(header: str) -> list[str]:

@@ -179,10 +179,11 @@ def _struct(schema: dict[str, Any], names: Any, added: tuple[str, ...], base: ty
     required = set(schema.get("required", ())) - set(added)
     fields = []
     for key, prop in schema["properties"].items():
-        attribute = key if _is_attribute(key) else f"_field{next(names)}_"
-        default = _UNSET if attribute == key else msgspec.field(default=_UNSET, name=key)
-        if key in required:
-            default = msgspec.NODEFAULT if attribute == key else msgspec.field(name=key)
+        default: Any = msgspec.NODEFAULT if key in required else _UNSET
+        attribute = key
+        if not _is_attribute(key):
+            attribute = f"_field{next(names)}_"
+            default = msgspec.field(default=default, name=key)
         fields.append((attribute, _checked(prop, names), default))
     return msgspec.defstruct(
         f"Checked{next(names)}",
