@@ -11,7 +11,7 @@ import pytest
 from helpers import config_for, error_lines, run_cli
 from test_sideloads import catalog
 
-from tap_zendesk_incremental.events import COMMENT_KINDS
+from tap_zendesk_incremental.events import COMMENT_KINDS, child_events
 from tap_zendesk_incremental.sandbox import ZendeskSandbox
 from tap_zendesk_incremental.tap import TapZendeskIncremental
 
@@ -268,3 +268,18 @@ def test_comments_brought_by_include_raise_no_warning(tmp_path):
         run = run_cli(config, tmp_path, args=catalog_args(tmp_path, config, EVENTS, COMMENTS))
     assert "include=comment_events" not in run.stderr
     assert run.records(COMMENTS)
+
+
+@pytest.mark.parametrize(
+    ("sent", "expected"),
+    [
+        ([{"id": 1, "event_type": "Comment"}, "junk"], [{"id": 1, "event_type": "Comment"}]),
+        ({"id": 1, "event_type": "Comment"}, [{"id": 1, "event_type": "Comment"}]),
+        ({"7": {"id": 7, "event_type": "Comment"}, "x": 3}, [{"id": 7, "event_type": "Comment"}]),
+        ("Comment", []),
+        (None, []),
+    ],
+    ids=["list", "one-child-event", "by-key", "text", "null"],
+)
+def test_child_events_are_read_from_whatever_form_they_come_in(sent, expected):
+    assert child_events(sent) == expected
